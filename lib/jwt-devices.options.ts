@@ -1,0 +1,214 @@
+import { JwtDevicesOptionsError } from './jwt-devices.errors.js';
+import { type Duration, parseDuration } from './duration.js';
+
+/**
+ * How the module reaches the app's users. The module never owns a user table: it stores only the id
+ * that {@link JwtDevicesUsers.getUserId} returns, as a string.
+ *
+ * @typeParam TUser the app's user type, as its own services return it.
+ */
+export interface JwtDevicesUsers<TUser extends object = any> {
+  /**
+   * Checks a username and password for `POST /auth-token/`. Return the user, or `null`/`undefined` when
+   * the credentials are wrong or the account may not log in (the client then gets a 400).
+   * Leave it out when the app has its own login flow: the route then answers 404 and the app issues
+   * devices with `DevicesService.issue()`.
+   */
+  validateUser?(username: string, password: string): Promise<TUser | null | undefined> | TUser | null | undefined;
+
+  /**
+   * Finds the user a verified token belongs to. Called on every authenticated request (the result
+   * becomes `request.user`) and on every refresh. Return `null`/`undefined` for a user that no longer
+   * exists: its JWTs are then refused with 401 and its permanent tokens with 400.
+   * Apps that want no lookup per request can return a plain object, e.g. `(id) => ({ id })`.
+   */
+  findUser(userId: string): Promise<TUser | null | undefined> | TUser | null | undefined;
+
+  /**
+   * The user's id, stored on the device and sent as the JWT's `user_id` claim.
+   * @default (user) => user.id
+   */
+  getUserId?(user: TUser): string | number;
+
+  /**
+   * Extra claims for the user's JWTs. The module's own claims (`user_id`, `device_id`, `iat`, `exp`)
+   * always win over these.
+   * @default (user) => ({ username: user.username }) when the user has a string `username`, else `{}`
+   */
+  getClaims?(user: TUser): Record<string, unknown>;
+}
+
+/** Options of `JwtDevicesModule.forRoot()` / `forRootAsync()`. */
+export interface JwtDevicesModuleOptions {
+  /**
+   * Server secret, at least 32 characters. In device mode it is mixed into every device's signing
+   * key, so a copy of the device table alone cannot mint JWTs; with `permanentTokenAuth: false` it
+   * signs the plain JWTs. Changing it invalidates every JWT already issued (clients simply refresh).
+   */
+  jwtSecret: string;
+
+  /** How the module checks credentials and finds users. */
+  users: JwtDevicesUsers;
+
+  /**
+   * `true`: every login creates a device with a permanent token (drf-jwt-devices'
+   * `JWT_PERMANENT_TOKEN_AUTH`). `false`: login returns a plain `{token}` signed with `jwtSecret` and
+   * creates no device.
+   * @default true
+   */
+  permanentTokenAuth?: boolean;
+
+  /**
+   * A device idle (not refreshed) for longer than this is expired and deleted. Each refresh slides it.
+   * @default '7d'
+   */
+  permanentTokenExpiration?: Duration;
+
+  /**
+   * `last_request_datetime` is written at most once per this window, which saves a write on most
+   * refreshes. Expiry is measured from the stored value, so a device may live up to this much less
+   * than `permanentTokenExpiration` after its last refresh. Must not exceed `permanentTokenExpiration`.
+   * @default '30m'
+   */
+  permanentTokenExpirationAccuracy?: Duration;
+
+  /**
+   * Lifetime of the short JWT (drf-jwt's `JWT_EXPIRATION_DELTA`).
+   * @default '5m'
+   */
+  jwtExpiration?: Duration;
+}
+
+/**
+ * Registration choices of `forRoot()`/`forRootAsync()`. They change what the module registers, so they
+ * are static: pass them beside the options (or beside `useFactory` in `forRootAsync`).
+ */
+export interface JwtDevicesModuleExtras {
+  /**
+   * Register the module globally, so `JwtDevicesGuard` works in every module of the app.
+   * @default false
+   */
+  isGlobal?: boolean;
+  /**
+   * Register `PermittedHeadersGuard` as a global guard (refuses `Permanent-Token` everywhere but refresh).
+   * @default true
+   */
+  permittedHeadersGuard?: boolean;
+  /**
+   * Serve the module's HTTP routes (`/auth-token/`, `/device-refresh-token/`, `/device-logout/`, `/devices/`).
+   * @default true
+   */
+  controller?: boolean;
+  /**
+   * Path prefix of the module's routes, e.g. `'api'` for `/api/auth-token/`.
+   * @default ''
+   */
+  path?: string;
+  /**
+   * Name of the TypeORM data source the `Device` entity lives in (as given to `TypeOrmModule.forRoot({ name })`).
+   * @default the default data source
+   */
+  dataSource?: string;
+}
+
+/** The options as the module uses them: validated, defaulted and frozen once at start-up. */
+export interface ResolvedJwtDevicesOptions {
+  readonly jwtSecret: Buffer;
+  readonly users: Readonly<Required<Omit<JwtDevicesUsers, 'validateUser'>> & Pick<JwtDevicesUsers, 'validateUser'>>;
+  readonly permanentTokenAuth: boolean;
+  /** Milliseconds. */
+  readonly permanentTokenExpiration: number;
+  /** Milliseconds. */
+  readonly permanentTokenExpirationAccuracy: number;
+  /** Milliseconds. */
+  readonly jwtExpiration: number;
+}
+
+/** Defaults of every optional setting, as documented on {@link JwtDevicesModuleOptions}. */
+export const JWT_DEVICES_DEFAULTS = Object.freeze({
+  permanentTokenAuth: true,
+  permanentTokenExpiration: '7d',
+  permanentTokenExpirationAccuracy: '30m',
+  jwtExpiration: '5m',
+} as const satisfies Partial<JwtDevicesModuleOptions>);
+
+const MIN_SECRET_LENGTH = 32;
+
+/**
+ * Validates raw options and fills in defaults. Runs once, when the module starts.
+ * @throws JwtDevicesOptionsError naming the first option at fault and how to fix it.
+ */
+export function resolveJwtDevicesOptions(raw: JwtDevicesModuleOptions): ResolvedJwtDevicesOptions {
+  if (!raw || typeof raw !== 'object') {
+    throw new JwtDevicesOptionsError('options', 'must be an object such as { jwtSecret, users }.');
+  }
+  const options = { ...JWT_DEVICES_DEFAULTS, ...withoutUndefined(raw) };
+
+  if (typeof options.jwtSecret !== 'string' || options.jwtSecret.length < MIN_SECRET_LENGTH) {
+    throw new JwtDevicesOptionsError(
+      'jwtSecret',
+      `must be a string of at least ${MIN_SECRET_LENGTH} characters; generate one with ` +
+        `node -e "console.log(require('node:crypto').randomBytes(32).toString('base64url'))".`,
+    );
+  }
+  if (typeof options.permanentTokenAuth !== 'boolean') {
+    throw new JwtDevicesOptionsError('permanentTokenAuth', `must be true or false; got ${JSON.stringify(options.permanentTokenAuth)}.`);
+  }
+
+  const permanentTokenExpiration = parseDuration(options.permanentTokenExpiration, 'permanentTokenExpiration');
+  const permanentTokenExpirationAccuracy = parseDuration(options.permanentTokenExpirationAccuracy, 'permanentTokenExpirationAccuracy');
+  const jwtExpiration = parseDuration(options.jwtExpiration, 'jwtExpiration');
+  if (permanentTokenExpiration <= 0) {
+    throw new JwtDevicesOptionsError('permanentTokenExpiration', 'must be longer than zero.');
+  }
+  if (jwtExpiration < 1_000) {
+    throw new JwtDevicesOptionsError('jwtExpiration', 'must be at least one second: JWT times are whole seconds.');
+  }
+  if (permanentTokenExpirationAccuracy > permanentTokenExpiration) {
+    throw new JwtDevicesOptionsError(
+      'permanentTokenExpirationAccuracy',
+      'must not exceed permanentTokenExpiration, or devices would expire between two writes of last_request_datetime.',
+    );
+  }
+
+  return Object.freeze({
+    jwtSecret: Buffer.from(options.jwtSecret, 'utf8'),
+    users: resolveUsers(options.users),
+    permanentTokenAuth: options.permanentTokenAuth,
+    permanentTokenExpiration,
+    permanentTokenExpirationAccuracy,
+    jwtExpiration,
+  });
+}
+
+function resolveUsers(users: JwtDevicesUsers | undefined): ResolvedJwtDevicesOptions['users'] {
+  if (!users || typeof users !== 'object' || typeof users.findUser !== 'function') {
+    throw new JwtDevicesOptionsError(
+      'users',
+      'must be an object with at least findUser(userId), and validateUser(username, password) for the login route.',
+    );
+  }
+  for (const hook of ['validateUser', 'getUserId', 'getClaims'] as const) {
+    if (users[hook] !== undefined && typeof users[hook] !== 'function') {
+      throw new JwtDevicesOptionsError(`users.${hook}`, 'must be a function when given.');
+    }
+  }
+  return Object.freeze({
+    validateUser: users.validateUser?.bind(users),
+    findUser: users.findUser.bind(users),
+    getUserId: users.getUserId?.bind(users) ?? defaultGetUserId,
+    getClaims: users.getClaims?.bind(users) ?? defaultGetClaims,
+  });
+}
+
+function defaultGetUserId(user: { id?: unknown }): string | number {
+  return user.id as string | number;
+}
+
+function defaultGetClaims(user: { username?: unknown }): Record<string, unknown> {
+  return typeof user.username === 'string' ? { username: user.username } : {};
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

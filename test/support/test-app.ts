@@ -1,0 +1,162 @@
+import { Controller, Get, type INestApplication, Inject, Injectable, Module, Post, UseGuards } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import request from 'supertest';
+import type { DataSource } from 'typeorm';
+import {
+  type AuthenticatedDevice,
+  CurrentDevice,
+  Device,
+  JWT_DEVICES_MIGRATIONS,
+  JwtDevicesClock,
+  JwtDevicesGuard,
+  type JwtDevicesModuleExtras,
+  type JwtDevicesModuleOptions,
+  JwtDevicesModule,
+} from '../../lib/index.js';
+import { FakeClock } from './fake-clock.js';
+import { type TestUser, TestUsers } from './users.js';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
+
+/** The ways an app can register the module; every one must boot and work. */
+export type RegistrationForm = 'forRoot' | 'useFactory' | 'useClass' | 'useExisting';
+export const REGISTRATION_FORMS: readonly RegistrationForm[] = ['forRoot', 'useFactory', 'useClass', 'useExisting'];
+
+export interface TestAppSetup {
+  /** Module options on top of `{ jwtSecret, users }`. */
+  options?: Partial<JwtDevicesModuleOptions>;
+  /** Static registration choices. */
+  extras?: JwtDevicesModuleExtras;
+  form?: RegistrationForm;
+}
+
+export interface TestApp {
+  app: INestApplication;
+  http: ReturnType<typeof request>;
+  clock: FakeClock;
+  users: TestUsers;
+  dataSource: DataSource;
+  /** Every device row, as stored. */
+  devices(): Promise<Device[]>;
+  close(): Promise<void>;
+}
+
+const OVERRIDES = Symbol('test module options');
+
+/** An app's own routes, to check that the module's guards protect them as they do its own. */
+@Controller()
+class AppRoutesController {
+  @Get('me')
+  @UseGuards(JwtDevicesGuard)
+  me(@CurrentDevice() device: AuthenticatedDevice): object {
+    return { device };
+  }
+
+  @Get('public')
+  publicGet(): object {
+    return { ok: true };
+  }
+
+  @Post('public')
+  publicPost(): object {
+    return { ok: true };
+  }
+}
+
+@Injectable()
+class OptionsFactory {
+  constructor(
+    @Inject(TestUsers) private readonly users: TestUsers,
+    @Inject(OVERRIDES) private readonly overrides: Partial<JwtDevicesModuleOptions>,
+  ) {}
+
+  createJwtDevicesOptions(): JwtDevicesModuleOptions {
+    return { jwtSecret: TEST_JWT_SECRET, users: this.users, ...this.overrides };
+  }
+}
+
+function usersModule(users: TestUsers, overrides: Partial<JwtDevicesModuleOptions>) {
+  @Module({
+    providers: [{ provide: TestUsers, useValue: users }, { provide: OVERRIDES, useValue: overrides }, OptionsFactory],
+    exports: [TestUsers, OVERRIDES, OptionsFactory],
+  })
+  class UsersModule {}
+  return UsersModule;
+}
+
+function jwtDevicesModule(form: RegistrationForm, users: TestUsers, setup: TestAppSetup) {
+  const overrides = setup.options ?? {};
+  const extras = setup.extras ?? {};
+  const UsersModule = usersModule(users, overrides);
+  switch (form) {
+    case 'forRoot':
+      return JwtDevicesModule.forRoot({ jwtSecret: TEST_JWT_SECRET, users, ...overrides, ...extras });
+    case 'useFactory':
+      return JwtDevicesModule.forRootAsync({
+        imports: [UsersModule],
+        inject: [TestUsers, OVERRIDES],
+        useFactory: (injected: TestUsers, injectedOverrides: Partial<JwtDevicesModuleOptions>) => ({
+          jwtSecret: TEST_JWT_SECRET,
+          users: injected,
+          ...injectedOverrides,
+        }),
+        ...extras,
+      });
+    case 'useClass':
+      return JwtDevicesModule.forRootAsync({ imports: [UsersModule], useClass: OptionsFactory, ...extras });
+    case 'useExisting':
+      return JwtDevicesModule.forRootAsync({ imports: [UsersModule], useExisting: OptionsFactory, ...extras });
+  }
+}
+
+/** A real Nest app with the module on a fresh in-memory SQLite database, migrated by the shipped migrations. */
+export async function createTestApp(setup: TestAppSetup = {}): Promise<TestApp> {
+  const users = new TestUsers();
+  const clock = new FakeClock();
+  const dataSourceName = setup.extras?.dataSource;
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      TypeOrmModule.forRoot({
+        name: dataSourceName,
+        type: 'better-sqlite3',
+        database: ':memory:',
+        entities: [Device],
+        migrations: [...JWT_DEVICES_MIGRATIONS],
+        migrationsRun: true,
+      }),
+      usersModule(users, setup.options ?? {}),
+      jwtDevicesModule(setup.form ?? 'forRoot', users, setup),
+    ],
+    controllers: [AppRoutesController],
+  })
+    .overrideProvider(JwtDevicesClock)
+    .useValue(clock)
+    .compile();
+  const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
+  await app.init();
+  const dataSource = app.get<DataSource>(getDataSourceToken(dataSourceName));
+  return {
+    app,
+    http: request(app.getHttpServer()),
+    clock,
+    users,
+    dataSource,
+    devices: () => dataSource.getRepository(Device).find({ order: { id: 'ASC' } }),
+    close: () => app.close(),
+  };
+}
+
+/** Logs `user` in and returns the response body. */
+export async function login(
+  t: TestApp,
+  user: Pick<TestUser, 'username' | 'password'> = { username: 'alice', password: 'alice-password' },
+  headers: Record<string, string> = {},
+): Promise<{ token: string; permanent_token: string; device_id: number }> {
+  const response = await t.http.post('/auth-token/').set(headers).send({ username: user.username, password: user.password });
+  if (response.status !== 200) throw new Error(`login failed: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+export const ALICE = { username: 'alice', password: 'alice-password' };
+export const BOB = { username: 'bob', password: 'bob-password' };
