@@ -1,0 +1,64 @@
+import { resolve } from 'node:path';
+import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
+import type { Duration, JwtDevicesModuleOptions } from 'nestjs-jwt-devices';
+
+/** Everything the example app reads from its environment, checked once at start-up. */
+export interface ExampleConfig {
+  port: number;
+  database: TypeOrmModuleOptions;
+  jwtSecret: string;
+  jwtSecretIsDefault: boolean;
+  settings: Pick<
+    JwtDevicesModuleOptions,
+    'permanentTokenAuth' | 'permanentTokenExpiration' | 'permanentTokenExpirationAccuracy' | 'jwtExpiration'
+  >;
+}
+
+/** Used when JWT_SECRET is unset, so `npm start` works out of the box. Never use it in production. */
+const DEVELOPMENT_JWT_SECRET = 'nestjs-jwt-devices-example-development-secret-do-not-deploy';
+const DEFAULT_SQLITE_FILE = resolve(import.meta.dirname, '..', 'data', 'example.sqlite');
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig {
+  return {
+    port: readPort(env.PORT),
+    database: readDatabaseUrl(env.DATABASE_URL),
+    jwtSecret: env.JWT_SECRET || DEVELOPMENT_JWT_SECRET,
+    jwtSecretIsDefault: !env.JWT_SECRET,
+    settings: {
+      permanentTokenAuth: readBoolean('JWT_PERMANENT_TOKEN_AUTH', env.JWT_PERMANENT_TOKEN_AUTH),
+      permanentTokenExpiration: readDuration(env.JWT_PERMANENT_TOKEN_EXPIRATION_DELTA),
+      permanentTokenExpirationAccuracy: readDuration(env.JWT_PERMANENT_TOKEN_EXPIRATION_ACCURACY),
+      jwtExpiration: readDuration(env.JWT_EXPIRATION_DELTA),
+    },
+  };
+}
+
+function readPort(value: string | undefined): number {
+  if (value === undefined || value === '') return 3000;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`PORT must be a port number; got "${value}".`);
+  return port;
+}
+
+/** `sqlite:<path>`, `sqlite::memory:`, `postgres://…`, `mysql://…` or `mariadb://…`; unset → a SQLite file. */
+export function readDatabaseUrl(url: string | undefined): TypeOrmModuleOptions {
+  if (!url) return { type: 'better-sqlite3', database: DEFAULT_SQLITE_FILE };
+  if (url.startsWith('sqlite:')) return { type: 'better-sqlite3', database: url.slice('sqlite:'.length) || ':memory:' };
+  if (/^postgres(ql)?:\/\//.test(url)) return { type: 'postgres', url };
+  if (url.startsWith('mysql://')) return { type: 'mysql', url };
+  if (url.startsWith('mariadb://')) return { type: 'mariadb', url: `mysql://${url.slice('mariadb://'.length)}` };
+  throw new Error('DATABASE_URL must start with sqlite:, postgres://, mysql:// or mariadb://.');
+}
+
+function readBoolean(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  throw new Error(`${name} must be true or false; got "${value}".`);
+}
+
+/** A number of seconds or a string such as '30m'; the module validates it and names the setting when it is wrong. */
+function readDuration(value: string | undefined): Duration | undefined {
+  if (value === undefined || value === '') return undefined;
+  return (/^\d+(\.\d+)?$/.test(value) ? Number(value) : value) as Duration;
+}

@@ -1,0 +1,139 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AppModule } from '../src/app.module.js';
+import { readConfig } from '../src/config.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+async function startInProcess(env: NodeJS.ProcessEnv): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.register(readConfig({ DATABASE_URL: 'sqlite::memory:', ...env }))],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: ['error'] });
+  return app.init();
+}
+
+describe('example app (in process)', () => {
+  let app: INestApplication | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('serves /health, the seeded users and a guarded /me', async () => {
+    app = await startInProcess({});
+    const http = request(app.getHttpServer());
+    expect((await http.get('/health')).body).toEqual({ status: 'ok' });
+    expect((await http.get('/me')).status).toBe(401);
+    for (const [username, password, id] of [['alice', 'alice-password', 1], ['bob', 'bob-password', 2]] as const) {
+      const login = await http.post('/auth-token/').set('X-Device-Model', 'Pixel').send({ username, password });
+      expect(login.status).toBe(200);
+      const me = await http.get('/me').set('Authorization', `JWT ${login.body.token}`);
+      expect(me.body).toEqual({ id, username, device_id: login.body.device_id });
+    }
+    expect((await http.post('/auth-token/').send({ username: 'alice', password: 'bob-password' })).status).toBe(400);
+  });
+
+  it('takes the drf-jwt-devices settings from the environment', async () => {
+    app = await startInProcess({ JWT_PERMANENT_TOKEN_AUTH: 'false' });
+    const http = request(app.getHttpServer());
+    const login = await http.post('/auth-token/').send({ username: 'alice', password: 'alice-password' });
+    expect(Object.keys(login.body)).toEqual(['token']);
+    expect((await http.get('/me').set('Authorization', `Bearer ${login.body.token}`)).body).toEqual({
+      id: 1,
+      username: 'alice',
+      device_id: null,
+    });
+  });
+
+  it('refuses a bad setting at start-up, naming it', async () => {
+    await expect(startInProcess({ JWT_EXPIRATION_DELTA: 'five minutes' })).rejects.toThrow(/jwtExpiration/);
+    expect(() => readConfig({ DATABASE_URL: 'oracle://x' })).toThrow(/DATABASE_URL/);
+  });
+});
+
+describe('example app as `npm start` runs it', () => {
+  let server: ChildProcess | undefined;
+  let dataDir: string;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync('npm', ['run', '--silent', 'build:example'], { cwd: ROOT, stdio: 'pipe' });
+    dataDir = mkdtempSync(join(tmpdir(), 'jwt-devices-example-'));
+    server = spawn(process.execPath, ['example/dist/main.js'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: '0',
+        DATABASE_URL: `sqlite:${join(dataDir, 'app.sqlite')}`,
+        JWT_EXPIRATION_DELTA: '2s',
+        NO_COLOR: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    baseUrl = await new Promise<string>((resolve, reject) => {
+      let output = '';
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /Listening on (http:\/\/[\d.]+:\d+)/.exec(output);
+        if (match) resolve(match[1]!);
+      };
+      server!.stdout!.on('data', onData);
+      server!.stderr!.on('data', onData);
+      server!.on('exit', (code) => reject(new Error(`example exited with ${code}:\n${output}`)));
+    });
+  }, 120_000);
+
+  afterAll(() => {
+    server?.kill();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('walks a drf-jwt-devices client through login, list, refresh, logout, and keeps no permanent token on disk', async () => {
+    const call = async (method: string, path: string, headers: Record<string, string> = {}, body?: unknown) => {
+      const response = await fetch(baseUrl + path, {
+        method,
+        headers: { ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    };
+    expect(await call('GET', '/health')).toEqual({ status: 200, body: { status: 'ok' } });
+    const login = await call('POST', '/auth-token/', { 'X-Device-Model': 'Nokia 3310', 'User-Agent': 'drf-client/1.0' }, {
+      username: 'alice',
+      password: 'alice-password',
+    });
+    expect(login.status).toBe(200);
+    const { token, permanent_token, device_id } = login.body;
+    const auth = { Authorization: `JWT ${token}` };
+
+    const devices = await call('GET', '/devices/', auth);
+    expect(devices.body).toEqual([expect.objectContaining({ id: device_id, name: 'Nokia 3310', details: 'drf-client/1.0' })]);
+    expect((await call('GET', '/me', auth)).body).toEqual({ id: 1, username: 'alice', device_id });
+
+    const refreshed = await call('POST', '/device-refresh-token/', { 'Permanent-Token': permanent_token });
+    expect(refreshed.status).toBe(200);
+    expect((await call('GET', '/devices/', { 'Permanent-Token': permanent_token, ...auth })).status).toBe(400);
+    expect((await call('POST', '/auth-token/', {}, '{')).status).toBe(400);
+
+    // JWT_EXPIRATION_DELTA=2s; JWT times are whole seconds, rounded up, so it lives under 3 s.
+    await new Promise((resolve) => setTimeout(resolve, 3_050));
+    expect((await call('GET', '/me', auth)).status).toBe(401);
+
+    const database = readFileSync(join(dataDir, 'app.sqlite'));
+    expect(database.includes(Buffer.from(permanent_token))).toBe(false);
+
+    const fresh = (await call('POST', '/device-refresh-token/', { 'Permanent-Token': permanent_token })).body.token;
+    expect((await call('DELETE', '/device-logout/', { Authorization: `Bearer ${fresh}`, 'Device-Id': String(device_id) })).status).toBe(204);
+    expect((await call('GET', '/me', { Authorization: `Bearer ${fresh}` })).status).toBe(401);
+    expect((await call('POST', '/device-refresh-token/', { 'Permanent-Token': permanent_token })).status).toBe(400);
+  });
+});

@@ -1,0 +1,52 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DataSource } from 'typeorm';
+import { Device, DEVICE_TABLE, JWT_DEVICES_MIGRATIONS } from '../lib/index.js';
+
+let dataSource: DataSource | undefined;
+afterEach(async () => {
+  await dataSource?.destroy();
+  dataSource = undefined;
+});
+
+async function sqlite(migrations: Function[]): Promise<DataSource> {
+  dataSource = new DataSource({ type: 'better-sqlite3', database: ':memory:', entities: [Device], migrations });
+  return dataSource.initialize();
+}
+
+/** The SQL TypeORM would generate to bring the database in line with the entity (`migration:generate`). */
+async function pendingSchemaChanges(source: DataSource): Promise<string[]> {
+  return (await source.driver.createSchemaBuilder().log()).upQueries.map((query) => query.query);
+}
+
+describe('shipped migrations (SQLite)', () => {
+  it('create exactly what the Device entity describes: no drift', async () => {
+    const source = await sqlite([...JWT_DEVICES_MIGRATIONS]);
+    expect(await source.runMigrations()).toHaveLength(JWT_DEVICES_MIGRATIONS.length);
+    expect(await pendingSchemaChanges(source)).toEqual([]);
+  });
+
+  it('would notice drift: an empty database has pending changes (the check can fail)', async () => {
+    const source = await sqlite([]);
+    expect((await pendingSchemaChanges(source)).join('\n')).toContain(DEVICE_TABLE);
+  });
+
+  it('create the unique index on the token hash and the index on user_id', async () => {
+    const source = await sqlite([...JWT_DEVICES_MIGRATIONS]);
+    await source.runMigrations();
+    const table = await source.createQueryRunner().getTable(DEVICE_TABLE);
+    const indices = table!.indices.map((index) => ({ columns: index.columnNames, unique: index.isUnique }));
+    expect(indices).toEqual(
+      expect.arrayContaining([
+        { columns: ['permanent_token_hash'], unique: true },
+        { columns: ['user_id'], unique: false },
+      ]),
+    );
+  });
+
+  it('revert cleanly', async () => {
+    const source = await sqlite([...JWT_DEVICES_MIGRATIONS]);
+    await source.runMigrations();
+    await source.undoLastMigration();
+    expect(await source.createQueryRunner().hasTable(DEVICE_TABLE)).toBe(false);
+  });
+});
