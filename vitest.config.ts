@@ -1,8 +1,45 @@
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
+import { DATABASE_SERVERS } from './test/support/databases.js';
 
-export default defineConfig({
+const E2E = ['test/**/*.e2e-spec.ts'];
+
+/** Whether a TCP server answers, within a second. */
+function reachable({ host, port }: { host: string; port: number }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1_000 });
+    const settle = (up: boolean) => {
+      socket.destroy();
+      resolve(up);
+    };
+    socket.once('connect', () => settle(true)).once('error', () => settle(false)).once('timeout', () => settle(false));
+  });
+}
+
+/**
+ * The e2e suite runs once per database. SQLite always; PostgreSQL and MariaDB when their server
+ * answers. Under CI=true a missing server fails the run instead of skipping it.
+ */
+async function databaseProjects(): Promise<TestProjectInlineConfiguration[]> {
+  const projects: TestProjectInlineConfiguration[] = [
+    { extends: true, test: { name: 'e2e:sqlite', include: [...E2E, 'example/**/*.e2e-spec.ts'], env: { TEST_DATABASE: 'sqlite' } } },
+  ];
+  for (const kind of ['postgres', 'mariadb'] as const) {
+    const server = DATABASE_SERVERS[kind];
+    if (await reachable(server)) {
+      projects.push({ extends: true, test: { name: `e2e:${kind}`, include: E2E, env: { TEST_DATABASE: kind } } });
+    } else if (process.env.CI) {
+      throw new Error(`CI=true but ${kind} is not reachable at ${server.host}:${server.port}; start it (see README, "Testing").`);
+    } else {
+      console.warn(`[skip] e2e:${kind}: no server at ${server.host}:${server.port} (set TEST_${kind.toUpperCase()}_HOST/PORT to use one).`);
+    }
+  }
+  return projects;
+}
+
+export default defineConfig(async () => ({
   plugins: [
     // Nest's dependency injection reads decorator metadata, which esbuild does not emit.
     swc.vite({
@@ -18,8 +55,8 @@ export default defineConfig({
     alias: { 'nestjs-jwt-devices': fileURLToPath(new URL('./lib/index.ts', import.meta.url)) },
   },
   test: {
-    include: ['lib/**/*.spec.ts', 'test/**/*.e2e-spec.ts', 'example/**/*.e2e-spec.ts'],
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    hookTimeout: 120_000,
+    projects: [{ extends: true, test: { name: 'unit', include: ['lib/**/*.spec.ts'] } }, ...(await databaseProjects())],
   },
-});
+}));

@@ -1,15 +1,20 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
 import { Device, DEVICE_TABLE, JWT_DEVICES_MIGRATIONS } from '../lib/index.js';
+import { createTestDatabase, currentDatabaseKind, type TestDatabase } from './support/databases.js';
 
 let dataSource: DataSource | undefined;
+let database: TestDatabase | undefined;
 afterEach(async () => {
   await dataSource?.destroy();
-  dataSource = undefined;
+  await database?.drop();
+  dataSource = database = undefined;
 });
 
-async function sqlite(migrations: Function[]): Promise<DataSource> {
-  dataSource = new DataSource({ type: 'better-sqlite3', database: ':memory:', entities: [Device], migrations });
+/** A DataSource on a fresh, empty database of the project's kind. */
+async function connect(migrations: Function[]): Promise<DataSource> {
+  database = await createTestDatabase();
+  dataSource = new DataSource({ ...database.options, entities: [Device], migrations });
   return dataSource.initialize();
 }
 
@@ -18,20 +23,20 @@ async function pendingSchemaChanges(source: DataSource): Promise<string[]> {
   return (await source.driver.createSchemaBuilder().log()).upQueries.map((query) => query.query);
 }
 
-describe('shipped migrations (SQLite)', () => {
+describe(`shipped migrations (${currentDatabaseKind()})`, () => {
   it('create exactly what the Device entity describes: no drift', async () => {
-    const source = await sqlite([...JWT_DEVICES_MIGRATIONS]);
+    const source = await connect([...JWT_DEVICES_MIGRATIONS]);
     expect(await source.runMigrations()).toHaveLength(JWT_DEVICES_MIGRATIONS.length);
     expect(await pendingSchemaChanges(source)).toEqual([]);
   });
 
   it('would notice drift: an empty database has pending changes (the check can fail)', async () => {
-    const source = await sqlite([]);
+    const source = await connect([]);
     expect((await pendingSchemaChanges(source)).join('\n')).toContain(DEVICE_TABLE);
   });
 
   it('create the unique index on the token hash and the index on user_id', async () => {
-    const source = await sqlite([...JWT_DEVICES_MIGRATIONS]);
+    const source = await connect([...JWT_DEVICES_MIGRATIONS]);
     await source.runMigrations();
     const table = await source.createQueryRunner().getTable(DEVICE_TABLE);
     const indices = table!.indices.map((index) => ({ columns: index.columnNames, unique: index.isUnique }));
@@ -44,7 +49,7 @@ describe('shipped migrations (SQLite)', () => {
   });
 
   it('revert cleanly', async () => {
-    const source = await sqlite([...JWT_DEVICES_MIGRATIONS]);
+    const source = await connect([...JWT_DEVICES_MIGRATIONS]);
     await source.runMigrations();
     await source.undoLastMigration();
     expect(await source.createQueryRunner().hasTable(DEVICE_TABLE)).toBe(false);

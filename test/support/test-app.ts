@@ -14,6 +14,7 @@ import {
   type JwtDevicesModuleOptions,
   JwtDevicesModule,
 } from '../../lib/index.js';
+import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
 import { FakeClock } from './fake-clock.js';
 import { type TestUser, TestUsers } from './users.js';
 
@@ -29,6 +30,8 @@ export interface TestAppSetup {
   /** Static registration choices. */
   extras?: JwtDevicesModuleExtras;
   form?: RegistrationForm;
+  /** The database to use; default: the Vitest project's (TEST_DATABASE). */
+  database?: DatabaseKind;
 }
 
 export interface TestApp {
@@ -37,6 +40,7 @@ export interface TestApp {
   clock: FakeClock;
   users: TestUsers;
   dataSource: DataSource;
+  database: TestDatabase;
   /** Every device row, as stored. */
   devices(): Promise<Device[]>;
   close(): Promise<void>;
@@ -110,20 +114,48 @@ function jwtDevicesModule(form: RegistrationForm, users: TestUsers, setup: TestA
   }
 }
 
-/** A real Nest app with the module on a fresh in-memory SQLite database, migrated by the shipped migrations. */
+/**
+ * A real Nest app with the module on a fresh database of the project's kind (SQLite in memory, or a
+ * new PostgreSQL schema / MariaDB database), migrated by the shipped migrations.
+ */
 export async function createTestApp(setup: TestAppSetup = {}): Promise<TestApp> {
   const users = new TestUsers();
   const clock = new FakeClock();
   const dataSourceName = setup.extras?.dataSource;
+  const database = await createTestDatabase(setup.database);
+  let app: INestApplication;
+  try {
+    app = await bootstrap(setup, users, clock, database);
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
+  const dataSource = app.get<DataSource>(getDataSourceToken(dataSourceName));
+  return {
+    app,
+    http: request(app.getHttpServer()),
+    clock,
+    users,
+    dataSource,
+    database,
+    devices: () => dataSource.getRepository(Device).find({ order: { id: 'ASC' } }),
+    async close() {
+      await app.close();
+      await database.drop();
+    },
+  };
+}
+
+async function bootstrap(setup: TestAppSetup, users: TestUsers, clock: FakeClock, database: TestDatabase): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [
       TypeOrmModule.forRoot({
-        name: dataSourceName,
-        type: 'better-sqlite3',
-        database: ':memory:',
+        ...database.options,
+        name: setup.extras?.dataSource,
         entities: [Device],
         migrations: [...JWT_DEVICES_MIGRATIONS],
         migrationsRun: true,
+        retryAttempts: 0,
       }),
       usersModule(users, setup.options ?? {}),
       jwtDevicesModule(setup.form ?? 'forRoot', users, setup),
@@ -134,17 +166,7 @@ export async function createTestApp(setup: TestAppSetup = {}): Promise<TestApp> 
     .useValue(clock)
     .compile();
   const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
-  await app.init();
-  const dataSource = app.get<DataSource>(getDataSourceToken(dataSourceName));
-  return {
-    app,
-    http: request(app.getHttpServer()),
-    clock,
-    users,
-    dataSource,
-    devices: () => dataSource.getRepository(Device).find({ order: { id: 'ASC' } }),
-    close: () => app.close(),
-  };
+  return app.init();
 }
 
 /** Logs `user` in and returns the response body. */
