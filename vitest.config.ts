@@ -39,7 +39,7 @@ async function databaseProjects(): Promise<TestProjectInlineConfiguration[]> {
   return projects;
 }
 
-export default defineConfig(async () => ({
+export default defineConfig({
   plugins: [
     // Nest's dependency injection reads decorator metadata, which esbuild does not emit.
     swc.vite({
@@ -59,4 +59,4 @@ export default defineConfig(async () => ({
     hookTimeout: 120_000,
     projects: [{ extends: true, test: { name: 'unit', include: ['lib/**/*.spec.ts'] } }, ...(await databaseProjects())],
   },
-}));
+});
