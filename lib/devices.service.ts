@@ -1,7 +1,15 @@
-import { BadRequestException, Inject, Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
-import type { KeyObject } from 'node:crypto';
-import { createSecretKey } from 'node:crypto';
-import { LessThan, type Repository } from 'typeorm';
+import {
+  BadRequestException,
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+  ServiceUnavailableException,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import { In, LessThan, type Repository } from 'typeorm';
+import { type CachedDevice, DeviceCache } from './device-cache.js';
 import { Device } from './device.entity.js';
 import {
   deriveDeviceKey,
@@ -65,6 +73,7 @@ export interface DeviceView {
 }
 
 const INVALID_TOKEN = 'Invalid token, or its device has been logged out; log in again.';
+const STORE_UNAVAILABLE = 'The device store is unavailable; try again in a moment.';
 
 /**
  * Every rule about devices lives here: issuing them at login, verifying their JWTs, refreshing with
@@ -73,9 +82,11 @@ const INVALID_TOKEN = 'Invalid token, or its device has been logged out; log in 
  */
 @Injectable()
 export class DevicesService {
+  private readonly logger = new Logger(DevicesService.name);
   private readonly plainJwtKey: KeyObject;
-  /** Signing keys of devices whose permanent token was just validated, for {@link refresh}. */
-  private readonly refreshKeys = new WeakMap<AuthenticatedDevice, KeyObject>();
+  private readonly cache: DeviceCache;
+  /** Devices whose permanent token was just validated, with their keys, for {@link refresh}. */
+  private readonly refreshing = new WeakMap<AuthenticatedDevice, CachedDevice>();
 
   constructor(
     @Inject(JWT_DEVICES_OPTIONS) private readonly options: ResolvedJwtDevicesOptions,
@@ -83,6 +94,7 @@ export class DevicesService {
     private readonly clock: JwtDevicesClock,
   ) {
     this.plainJwtKey = createSecretKey(options.jwtSecret);
+    this.cache = new DeviceCache(options.deviceCacheSize, options.deviceCacheTtl);
   }
 
   /**
@@ -115,17 +127,19 @@ export class DevicesService {
     const jwtSecret = generateDeviceSecret();
     const { name, details } = describeDevice(request?.headers);
     const created = new Date(now);
-    const inserted = await this.devices.insert({
-      userId: String(userId),
-      permanentTokenHash: hashPermanentToken(permanentToken),
-      jwtSecret,
-      name,
-      details,
-      created,
-      lastRequestDatetime: created,
-    });
+    const inserted = await this.store(() =>
+      this.devices.insert({
+        userId: String(userId),
+        permanentTokenHash: hashPermanentToken(permanentToken),
+        jwtSecret,
+        name,
+        details,
+        created,
+        lastRequestDatetime: created,
+      }),
+    );
     const deviceId = Number(inserted.identifiers[0]?.id);
-    const key = deriveDeviceKey(this.options.jwtSecret, jwtSecret);
+    const { key } = this.cache.set(deviceId, String(userId), deriveDeviceKey(this.options.jwtSecret, jwtSecret), now, now);
     return { token: this.signFor(user, userId, deviceId, key, now), permanent_token: permanentToken, device_id: deviceId };
   }
 
@@ -137,27 +151,35 @@ export class DevicesService {
     const jwt = decodeJwt(token);
     if (!jwt) throw new UnauthorizedException(INVALID_TOKEN);
     const { payload } = jwt;
+    const claimedUserId = payload.user_id;
+    if (typeof claimedUserId !== 'string' && !Number.isSafeInteger(claimedUserId)) throw new UnauthorizedException(INVALID_TOKEN);
     const now = this.clock.now();
 
     let device: AuthenticatedDevice;
     let key: KeyObject;
     if (this.options.permanentTokenAuth) {
       const id = parseDeviceId(payload.device_id);
-      const row =
-        id === undefined || id > MAX_DEVICE_ID
-          ? null
-          : await this.devices.findOne({ where: { id }, select: { id: true, userId: true, jwtSecret: true, lastRequestDatetime: true } });
-      if (!row || this.isExpired(row, now)) throw new UnauthorizedException(INVALID_TOKEN);
-      device = { id: row.id, userId: row.userId };
-      key = deriveDeviceKey(this.options.jwtSecret, row.jwtSecret);
+      if (id === undefined || id > MAX_DEVICE_ID) throw new UnauthorizedException(INVALID_TOKEN);
+      let cached = this.cache.get(id, now);
+      if (cached === undefined || this.isExpired(cached.lastRequestMs, now)) {
+        // Cold, stale, or expired as far as this instance knows: the row decides.
+        const row = await this.store(() =>
+          this.devices.findOne({ where: { id }, select: { id: true, userId: true, jwtSecret: true, lastRequestDatetime: true } }),
+        );
+        if (!row || this.isExpired(row.lastRequestDatetime.getTime(), now)) {
+          this.cache.delete(id);
+          throw new UnauthorizedException(INVALID_TOKEN);
+        }
+        cached = this.cache.set(id, row.userId, deriveDeviceKey(this.options.jwtSecret, row.jwtSecret), row.lastRequestDatetime.getTime(), now);
+      }
+      device = { id, userId: cached.userId };
+      key = cached.key;
     } else {
-      const userId = payload.user_id;
-      if (typeof userId !== 'string' && !Number.isSafeInteger(userId)) throw new UnauthorizedException(INVALID_TOKEN);
-      device = { id: null, userId: String(userId) };
+      device = { id: null, userId: String(claimedUserId) };
       key = this.plainJwtKey;
     }
 
-    if (!verifyJwtSignature(jwt, key) || String(payload.user_id) !== device.userId) {
+    if (!verifyJwtSignature(jwt, key) || String(claimedUserId) !== device.userId) {
       throw new UnauthorizedException(INVALID_TOKEN);
     }
     if (typeof payload.exp !== 'number' || now >= payload.exp * 1_000) {
@@ -180,31 +202,46 @@ export class DevicesService {
   async validatePermanentToken(permanentToken: string | undefined): Promise<Authenticated> {
     if (!permanentToken) throw new BadRequestException('The Permanent-Token header is required.');
     if (permanentToken.length > MAX_PERMANENT_TOKEN_LENGTH) throw new BadRequestException('Invalid permanent token.');
-    const row = await this.devices.findOne({
-      where: { permanentTokenHash: hashPermanentToken(permanentToken) },
-      select: { id: true, userId: true, jwtSecret: true, lastRequestDatetime: true },
-    });
+    const row = await this.store(() =>
+      this.devices.findOne({
+        where: { permanentTokenHash: hashPermanentToken(permanentToken) },
+        select: { id: true, userId: true, jwtSecret: true, lastRequestDatetime: true },
+      }),
+    );
     if (!row) throw new BadRequestException('Invalid permanent token.');
 
     const now = this.clock.now();
-    if (this.isExpired(row, now)) {
-      await this.devices.delete({ id: row.id, lastRequestDatetime: LessThan(new Date(now - this.options.permanentTokenExpiration)) });
+    let lastRequestMs = row.lastRequestDatetime.getTime();
+    if (this.isExpired(lastRequestMs, now)) {
+      this.cache.delete(row.id);
+      await this.store(() =>
+        this.devices.delete({ id: row.id, lastRequestDatetime: LessThan(new Date(now - this.options.permanentTokenExpiration)) }),
+      );
       throw new BadRequestException('Permanent token has expired; log in again.');
     }
-    if (now - row.lastRequestDatetime.getTime() > this.options.permanentTokenExpirationAccuracy) {
+    if (now - lastRequestMs > this.options.permanentTokenExpirationAccuracy) {
       // One conditional UPDATE: concurrent refreshes write it once, and never move it backwards.
-      await this.devices.update(
-        { id: row.id, lastRequestDatetime: LessThan(new Date(now - this.options.permanentTokenExpirationAccuracy)) },
-        { lastRequestDatetime: new Date(now) },
+      await this.store(() =>
+        this.devices.update(
+          { id: row.id, lastRequestDatetime: LessThan(new Date(now - this.options.permanentTokenExpirationAccuracy)) },
+          { lastRequestDatetime: new Date(now) },
+        ),
       );
+      lastRequestMs = now;
     }
     const user = await this.options.users.findUser(row.userId);
     if (!user) {
-      await this.devices.delete({ id: row.id });
+      await this.forget(row.id);
       throw new BadRequestException('The user of this permanent token no longer exists; the device was deleted.');
     }
     const device: AuthenticatedDevice = { id: row.id, userId: row.userId };
-    this.refreshKeys.set(device, deriveDeviceKey(this.options.jwtSecret, row.jwtSecret));
+    const cached = this.cache.get(row.id, now);
+    this.refreshing.set(
+      device,
+      cached !== undefined
+        ? Object.assign(cached, { lastRequestMs })
+        : this.cache.set(row.id, row.userId, deriveDeviceKey(this.options.jwtSecret, row.jwtSecret), lastRequestMs, now),
+    );
     return { user, device };
   }
 
@@ -213,20 +250,20 @@ export class DevicesService {
    * @param authenticated exactly what `validatePermanentToken` returned.
    */
   refresh({ user, device }: Authenticated): RefreshResponse {
-    const key = this.refreshKeys.get(device);
-    if (!key || device.id === null) {
-      throw new JwtDevicesError('DevicesService.refresh() takes the value that validatePermanentToken() returned.');
-    }
-    return { token: this.signFor(user, this.userIdOf(user), device.id, key, this.clock.now()) };
+    const cached = this.refreshing.get(device);
+    if (!cached) throw new JwtDevicesError('DevicesService.refresh() takes the value that validatePermanentToken() returned.');
+    return { token: this.signFor(user, this.userIdOf(user), cached.id, cached.key, this.clock.now()) };
   }
 
   /** The user's devices, oldest first; `currentDeviceId` marks the calling one. */
   async list(userId: string, currentDeviceId: number | null = null): Promise<DeviceView[]> {
-    const rows = await this.devices.find({
-      where: { userId },
-      order: { created: 'ASC', id: 'ASC' },
-      select: { id: true, created: true, name: true, details: true, lastRequestDatetime: true },
-    });
+    const rows = await this.store(() =>
+      this.devices.find({
+        where: { userId },
+        order: { created: 'ASC', id: 'ASC' },
+        select: { id: true, created: true, name: true, details: true, lastRequestDatetime: true },
+      }),
+    );
     return rows.map((row) => ({
       id: row.id,
       created: row.created.toISOString(),
@@ -243,12 +280,59 @@ export class DevicesService {
    */
   async revoke(userId: string, deviceId: number): Promise<boolean> {
     if (!Number.isSafeInteger(deviceId) || deviceId < 1 || deviceId > MAX_DEVICE_ID) return false;
-    const result = await this.devices.delete({ id: deviceId, userId });
+    this.cache.delete(deviceId);
+    const result = await this.store(() => this.devices.delete({ id: deviceId, userId }));
     return (result.affected ?? 0) > 0;
   }
 
-  private isExpired(device: Pick<Device, 'lastRequestDatetime'>, now: number): boolean {
-    return now - device.lastRequestDatetime.getTime() > this.options.permanentTokenExpiration;
+  /**
+   * Deletes devices idle past `permanentTokenExpiration`, `batchSize` rows per statement, so a cron can
+   * clean up without long locks. Expired devices are refused (and deleted) on use anyway; this only
+   * keeps the table small.
+   * @returns how many devices were deleted.
+   */
+  async purgeExpired({ batchSize = 1_000, maxBatches = Number.POSITIVE_INFINITY } = {}): Promise<number> {
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new JwtDevicesError('purgeExpired({ batchSize }) must be a positive integer.');
+    const cutoff = new Date(this.clock.now() - this.options.permanentTokenExpiration);
+    let purged = 0;
+    for (let batch = 0; batch < maxBatches; batch++) {
+      const expired = await this.store(() =>
+        this.devices.find({ where: { lastRequestDatetime: LessThan(cutoff) }, select: { id: true }, order: { lastRequestDatetime: 'ASC' }, take: batchSize }),
+      );
+      if (expired.length === 0) break;
+      const ids = expired.map(({ id }) => id);
+      for (const id of ids) this.cache.delete(id);
+      const result = await this.store(() => this.devices.delete({ id: In(ids), lastRequestDatetime: LessThan(cutoff) }));
+      purged += result.affected ?? 0;
+      if (expired.length < batchSize) break;
+    }
+    return purged;
+  }
+
+  /** Deletes a device whatever its owner, and forgets its key. */
+  private async forget(deviceId: number): Promise<void> {
+    this.cache.delete(deviceId);
+    await this.store(() => this.devices.delete({ id: deviceId }));
+  }
+
+  private isExpired(lastRequestMs: number, now: number): boolean {
+    return now - lastRequestMs > this.options.permanentTokenExpiration;
+  }
+
+  /**
+   * Runs one database operation. A failure (server down, connection cut, pool exhausted) becomes a
+   * 503 the client can retry, logged by class and code only: messages and parameters may hold hashes
+   * or secrets, and never reach the log.
+   */
+  private async store<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      const { name, code } = (error ?? {}) as { name?: string; code?: unknown };
+      const driverCode = (error as { driverError?: { code?: unknown } } | undefined)?.driverError?.code;
+      this.logger.error(`Device store operation failed: ${name ?? 'Error'}${code ?? driverCode ? ` (${String(code ?? driverCode)})` : ''}`);
+      throw new ServiceUnavailableException(STORE_UNAVAILABLE);
+    }
   }
 
   private signFor(user: object, userId: string | number, deviceId: number | null, key: KeyObject, now: number): string {

@@ -1,4 +1,4 @@
-import { JwtDevicesOptionsError } from './jwt-devices.errors.js';
+import { describeValue, JwtDevicesOptionsError } from './jwt-devices.errors.js';
 
 /**
  * A length of time: a number of seconds, or a string such as `'1500ms'`, `'4s'`, `'30m'`, `'12h'`, `'7d'`.
@@ -27,7 +27,7 @@ export function parseDuration(value: unknown, option: string): number {
   if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
     throw new JwtDevicesOptionsError(
       option,
-      `must be a duration such as '1500ms', '4s', '30m', '12h', '7d' or a number of seconds; got ${JSON.stringify(value) ?? String(value)}.`,
+      `must be a duration such as '1500ms', '4s', '30m', '12h', '7d' or a number of seconds; got ${describeValue(value)}.`,
     );
   }
   return Math.round(ms);

@@ -19,3 +19,14 @@ export class JwtDevicesOptionsError extends JwtDevicesError {
     super(`JwtDevicesModule option "${option}" ${problem}`);
   }
 }
+
+/** A value as an error message can show it: never throws (bigints, cycles), never longer than 100 characters. */
+export function describeValue(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === 'bigint' ? `${value}n` : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return text.length > 100 ? `${text.slice(0, 97)}...` : text;
+}

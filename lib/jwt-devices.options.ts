@@ -1,4 +1,4 @@
-import { JwtDevicesOptionsError } from './jwt-devices.errors.js';
+import { describeValue, JwtDevicesOptionsError } from './jwt-devices.errors.js';
 import { type Duration, parseDuration } from './duration.js';
 
 /**
@@ -77,6 +77,21 @@ export interface JwtDevicesModuleOptions {
    * @default '5m'
    */
   jwtExpiration?: Duration;
+
+  /**
+   * How many devices' signing keys each app instance keeps in memory. A cached device costs an
+   * authenticated request no database query. `0` turns the cache off (one indexed read per request).
+   * @default 10000
+   */
+  deviceCacheSize?: number;
+
+  /**
+   * How long a cached device is trusted before its row is read again. A device revoked on *this*
+   * instance is refused on the very next request whatever this is; one revoked on *another* instance
+   * is refused within this bound. `0` turns the cache off.
+   * @default '5s'
+   */
+  deviceCacheTtl?: Duration;
 }
 
 /**
@@ -122,6 +137,9 @@ export interface ResolvedJwtDevicesOptions {
   readonly permanentTokenExpirationAccuracy: number;
   /** Milliseconds. */
   readonly jwtExpiration: number;
+  readonly deviceCacheSize: number;
+  /** Milliseconds. */
+  readonly deviceCacheTtl: number;
 }
 
 /** Defaults of every optional setting, as documented on {@link JwtDevicesModuleOptions}. */
@@ -130,6 +148,8 @@ export const JWT_DEVICES_DEFAULTS = Object.freeze({
   permanentTokenExpiration: '7d',
   permanentTokenExpirationAccuracy: '30m',
   jwtExpiration: '5m',
+  deviceCacheSize: 10_000,
+  deviceCacheTtl: '5s',
 } as const satisfies Partial<JwtDevicesModuleOptions>);
 
 const MIN_SECRET_LENGTH = 32;
@@ -152,7 +172,7 @@ export function resolveJwtDevicesOptions(raw: JwtDevicesModuleOptions): Resolved
     );
   }
   if (typeof options.permanentTokenAuth !== 'boolean') {
-    throw new JwtDevicesOptionsError('permanentTokenAuth', `must be true or false; got ${JSON.stringify(options.permanentTokenAuth)}.`);
+    throw new JwtDevicesOptionsError('permanentTokenAuth', `must be true or false; got ${describeValue(options.permanentTokenAuth)}.`);
   }
 
   const permanentTokenExpiration = parseDuration(options.permanentTokenExpiration, 'permanentTokenExpiration');
@@ -171,6 +191,11 @@ export function resolveJwtDevicesOptions(raw: JwtDevicesModuleOptions): Resolved
     );
   }
 
+  if (!Number.isSafeInteger(options.deviceCacheSize) || options.deviceCacheSize < 0) {
+    throw new JwtDevicesOptionsError('deviceCacheSize', `must be a whole number, 0 or more; got ${describeValue(options.deviceCacheSize)}.`);
+  }
+  const deviceCacheTtl = parseDuration(options.deviceCacheTtl, 'deviceCacheTtl');
+
   return Object.freeze({
     jwtSecret: Buffer.from(options.jwtSecret, 'utf8'),
     users: resolveUsers(options.users),
@@ -178,6 +203,8 @@ export function resolveJwtDevicesOptions(raw: JwtDevicesModuleOptions): Resolved
     permanentTokenExpiration,
     permanentTokenExpirationAccuracy,
     jwtExpiration,
+    deviceCacheSize: options.deviceCacheSize,
+    deviceCacheTtl,
   });
 }
 

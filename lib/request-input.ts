@@ -35,7 +35,7 @@ export function readAuthorizationToken(headers: RequestHeaders | undefined): str
  */
 export function parseDeviceId(value: unknown): number | undefined {
   const text = typeof value === 'number' ? String(value) : value;
-  if (typeof text !== 'string' || !/^\d{1,30}$/.test(text)) return undefined;
+  if (typeof text !== 'string' || !/^\d+$/.test(text)) return undefined;
   const id = Number(text);
   if (id < 1) return undefined;
   return id > MAX_DEVICE_ID ? Infinity : id;
@@ -72,7 +72,9 @@ export interface DeviceDescription {
 /**
  * `name` = `X-Device-Model` if sent, and then `details` = `User-Agent`; otherwise `name` = `User-Agent`
  * and `details` = `''`. Header bytes are read as UTF-8, control characters dropped, and both cut to
- * {@link MAX_DEVICE_TEXT} characters (never rejected for length).
+ * {@link MAX_DEVICE_TEXT} characters (never rejected for length). Control characters (C0, C1) and
+ * invisible formatting characters (zero-width, bidirectional overrides) are dropped, so a device name
+ * cannot forge lines in a log or reorder text in a device list.
  */
 export function describeDevice(headers: RequestHeaders | undefined): DeviceDescription {
   const model = headerText(headers, 'x-device-model');
@@ -80,13 +82,15 @@ export function describeDevice(headers: RequestHeaders | undefined): DeviceDescr
   return model ? { name: model, details: userAgent } : { name: userAgent, details: '' };
 }
 
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
+
 function headerText(headers: RequestHeaders | undefined, name: string): string {
   const raw = headers?.[name];
   const value = typeof raw === 'string' ? raw : Array.isArray(raw) ? raw.join(', ') : '';
   // Node hands header bytes over as latin1; clients send UTF-8. A string that is already wider than
   // latin1 (an app passing its own headers to issue()) is taken as it is.
   const decoded = /[^\u0000-\u00ff]/.test(value) ? value : Buffer.from(value, 'latin1').toString('utf8');
-  // eslint-disable-next-line no-control-regex
-  const text = decoded.replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, '').trim();
+  const text = decoded.replace(UNPRINTABLE, '').trim();
   return Array.from(text).slice(0, MAX_DEVICE_TEXT).join('');
 }

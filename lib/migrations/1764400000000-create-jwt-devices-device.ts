@@ -26,6 +26,7 @@ export class CreateJwtDevicesDevice1764400000000 implements MigrationInterface {
         indices: [
           { name: 'IDX_jwt_devices_device_user_id', columnNames: ['user_id'] },
           { name: 'UQ_jwt_devices_device_permanent_token_hash', columnNames: ['permanent_token_hash'], isUnique: true },
+          { name: 'IDX_jwt_devices_device_last_request_datetime', columnNames: ['last_request_datetime'] },
         ],
       }),
     );
