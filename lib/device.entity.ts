@@ -1,14 +1,18 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, type ColumnOptions, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { DEVICE_TABLE } from './jwt-devices.constants.js';
+import { JwtDevicesError } from './jwt-devices.errors.js';
 
 /**
- * One signed-in device: created at login, deleted at logout or expiry. Its permanent token is stored
- * only as a SHA-256 hash; its JWT secret lives only here, so deleting the row revokes both at once.
+ * The columns of a device, whatever the database. One signed-in device: created at login, deleted at
+ * logout or expiry. Its permanent token is stored only as a SHA-256 hash; its JWT secret lives only
+ * here, so deleting the row revokes both at once.
  *
- * The shipped migrations create exactly this table; a test fails when the two drift apart.
+ * TypeORM fixes a column's type when the entity class is declared, and no timestamp type is valid on
+ * every database, so the entity comes in two concrete classes: {@link Device} (SQLite, MySQL, MariaDB)
+ * and {@link PostgresDevice} (`timestamp with time zone`). `deviceEntityFor(type)` picks one. The
+ * shipped migrations create exactly these tables; a test fails when they drift apart.
  */
-@Entity(DEVICE_TABLE)
-export class Device {
+export abstract class DeviceRecord {
   /** Primary key, sent to clients as `device_id`. */
   @PrimaryGeneratedColumn({ type: 'integer' })
   id!: number;
@@ -18,10 +22,15 @@ export class Device {
   @Column({ name: 'user_id', type: 'varchar', length: 255 })
   userId!: string;
 
-  /** SHA-256 (hex) of the permanent token; the token itself is never stored. */
+  /** SHA-256 (hex) of the current permanent token; the token itself is never stored. */
   @Index('UQ_jwt_devices_device_permanent_token_hash', { unique: true })
   @Column({ name: 'permanent_token_hash', type: 'varchar', length: 64 })
   permanentTokenHash!: string;
+
+  /** With rotation on: SHA-256 of the token this one replaced, recognised for the reuse interval. */
+  @Index('UQ_jwt_devices_device_previous_token_hash', { unique: true })
+  @Column({ name: 'previous_token_hash', type: 'varchar', length: 64, nullable: true })
+  previousTokenHash!: string | null;
 
   /** Random per-device secret (hex) from which the device's JWT signing key is derived. */
   @Column({ name: 'jwt_secret', type: 'varchar', length: 64 })
@@ -36,11 +45,72 @@ export class Device {
   details!: string;
 
   /** When the device logged in. */
-  @Column({ name: 'created' })
+  abstract created: Date;
+  /** Last refresh, written at most once per `permanentTokenExpirationAccuracy`; expiry counts from it. */
+  abstract lastRequestDatetime: Date;
+  /** With rotation on: when the permanent token last rotated (start of the reuse interval). */
+  abstract rotatedAt: Date | null;
+}
+
+/** Timestamp columns: milliseconds kept, and on PostgreSQL a real `timestamp with time zone`. */
+const timestamp = (type: 'datetime' | 'timestamptz', name: string, nullable = false): ColumnOptions => ({
+  name,
+  type,
+  precision: 3,
+  nullable,
+});
+
+/** The device table on SQLite, MySQL and MariaDB (`datetime(3)`, UTC). */
+@Entity(DEVICE_TABLE)
+export class Device extends DeviceRecord {
+  @Column(timestamp('datetime', 'created'))
   created!: Date;
 
-  /** Last refresh, written at most once per `permanentTokenExpirationAccuracy`; expiry counts from it. Indexed for `purgeExpired()`. */
   @Index('IDX_jwt_devices_device_last_request_datetime')
-  @Column({ name: 'last_request_datetime' })
+  @Column(timestamp('datetime', 'last_request_datetime'))
   lastRequestDatetime!: Date;
+
+  @Column(timestamp('datetime', 'rotated_at', true))
+  rotatedAt!: Date | null;
+}
+
+/** The device table on PostgreSQL (`timestamp(3) with time zone`). */
+@Entity(DEVICE_TABLE)
+export class PostgresDevice extends DeviceRecord {
+  @Column(timestamp('timestamptz', 'created'))
+  created!: Date;
+
+  @Index('IDX_jwt_devices_device_last_request_datetime')
+  @Column(timestamp('timestamptz', 'last_request_datetime'))
+  lastRequestDatetime!: Date;
+
+  @Column(timestamp('timestamptz', 'rotated_at', true))
+  rotatedAt!: Date | null;
+}
+
+/**
+ * The device entity for a TypeORM database type (`DataSourceOptions['type']`, e.g. `'postgres'`): list it
+ * in your DataSource's `entities`.
+ * @throws JwtDevicesError for databases the module does not support.
+ */
+export function deviceEntityFor(type: string | undefined): typeof Device | typeof PostgresDevice {
+  switch (type) {
+    case 'postgres':
+    case 'aurora-postgres':
+    case 'cockroachdb':
+      return PostgresDevice;
+    case 'better-sqlite3':
+    case 'sqljs':
+    case 'capacitor':
+    case 'cordova':
+    case 'react-native':
+    case 'expo':
+    case 'nativescript':
+    case 'mysql':
+    case 'mariadb':
+    case 'aurora-mysql':
+      return Device;
+    default:
+      throw new JwtDevicesError(`nestjs-jwt-devices supports SQLite, PostgreSQL, MySQL and MariaDB; this DataSource is "${String(type)}".`);
+  }
 }

@@ -10,7 +10,7 @@ import {
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { In, LessThan, type Repository } from 'typeorm';
 import { type CachedDevice, DeviceCache } from './device-cache.js';
-import { Device } from './device.entity.js';
+import type { DeviceRecord } from './device.entity.js';
 import {
   deriveDeviceKey,
   generateDeviceSecret,
@@ -90,7 +90,7 @@ export class DevicesService {
 
   constructor(
     @Inject(JWT_DEVICES_OPTIONS) private readonly options: ResolvedJwtDevicesOptions,
-    @Inject(DEVICE_REPOSITORY) private readonly devices: Repository<Device>,
+    @Inject(DEVICE_REPOSITORY) private readonly devices: Repository<DeviceRecord>,
     private readonly clock: JwtDevicesClock,
   ) {
     this.plainJwtKey = createSecretKey(options.jwtSecret);

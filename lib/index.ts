@@ -1,4 +1,4 @@
-export { Device } from './device.entity.js';
+export { Device, DeviceRecord, deviceEntityFor, PostgresDevice } from './device.entity.js';
 export { DeviceJwtStrategy, type StrategyRequest } from './device-jwt.strategy.js';
 export { DevicesController } from './devices.controller.js';
 export {

@@ -1,12 +1,14 @@
 import { ConfigurableModuleBuilder, Controller, type DynamicModule, type Provider, type Type } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { getRepositoryToken, TypeOrmModule } from '@nestjs/typeorm';
-import { Device } from './device.entity.js';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { deviceEntityFor } from './device.entity.js';
 import { DeviceJwtStrategy } from './device-jwt.strategy.js';
 import { DevicesController } from './devices.controller.js';
 import { DevicesService } from './devices.service.js';
 import { JwtDevicesClock } from './jwt-devices.clock.js';
 import { DEVICE_REPOSITORY, JWT_DEVICES_OPTIONS } from './jwt-devices.constants.js';
+import { JwtDevicesError } from './jwt-devices.errors.js';
 import { JwtDevicesGuard } from './jwt-devices.guard.js';
 import { type JwtDevicesModuleExtras, type JwtDevicesModuleOptions, resolveJwtDevicesOptions } from './jwt-devices.options.js';
 import { PermanentTokenGuard } from './permanent-token.guard.js';
@@ -38,7 +40,7 @@ function withRegistrations(definition: DynamicModule, extras: JwtDevicesModuleEx
   const { isGlobal, permittedHeadersGuard, controller, path, dataSource } = { ...DEFAULT_EXTRAS, ...extras };
   const providers: Provider[] = [
     { provide: JWT_DEVICES_OPTIONS, useFactory: resolveJwtDevicesOptions, inject: [JWT_DEVICES_MODULE_OPTIONS] },
-    { provide: DEVICE_REPOSITORY, useExisting: getRepositoryToken(Device, dataSource) },
+    { provide: DEVICE_REPOSITORY, useFactory: deviceRepository, inject: [getDataSourceToken(dataSource)] },
     JwtDevicesClock,
     DevicesService,
     DeviceJwtStrategy,
@@ -50,7 +52,6 @@ function withRegistrations(definition: DynamicModule, extras: JwtDevicesModuleEx
   return {
     ...definition,
     global: isGlobal,
-    imports: [...(definition.imports ?? []), TypeOrmModule.forFeature([Device], dataSource)],
     providers: [...(definition.providers ?? []), ...providers],
     controllers: controller ? [controllerAt(path)] : [],
     exports: [
@@ -64,6 +65,18 @@ function withRegistrations(definition: DynamicModule, extras: JwtDevicesModuleEx
       PermanentTokenGuard,
     ],
   };
+}
+
+/** The device repository of the app's DataSource, with the entity for its database. */
+function deviceRepository(dataSource: DataSource) {
+  const entity = deviceEntityFor(dataSource.options.type);
+  if (!dataSource.hasMetadata(entity)) {
+    throw new JwtDevicesError(
+      `Add ${entity.name} to the entities of your TypeORM DataSource, e.g. entities: [deviceEntityFor('${dataSource.options.type}'), …] ` +
+        `(the device entity depends on the database, so autoLoadEntities cannot add it for you).`,
+    );
+  }
+  return dataSource.getRepository(entity);
 }
 
 function controllerAt(path: string): Type<DevicesController> {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Device } from '../lib/index.js';
 import { ALICE, BOB, createTestApp, login, type TestApp } from './support/test-app.js';
 import { DAY, HOUR, MINUTE, SECOND } from './support/fake-clock.js';
 
@@ -38,7 +37,7 @@ describe('POST /auth-token/', () => {
   it('stores the permanent token only as its SHA-256', async () => {
     const body = await login(t);
     expect(body.permanent_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const rows = await t.dataSource.createQueryBuilder().select('*').from(Device, 'device').getRawMany();
+    const rows = await t.dataSource.createQueryBuilder().select('*').from(t.deviceEntity, 'device').getRawMany();
     expect(JSON.stringify(rows)).not.toContain(body.permanent_token);
     expect(rows[0].permanent_token_hash).toBe(createHash('sha256').update(body.permanent_token).digest('hex'));
   });

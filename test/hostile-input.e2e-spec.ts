@@ -3,7 +3,6 @@ import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Device } from '../lib/index.js';
 import { MINUTE } from './support/fake-clock.js';
 import { ALICE, BOB, createTestApp, login, TEST_JWT_SECRET, type TestApp } from './support/test-app.js';
 
@@ -82,7 +81,7 @@ function signWith(key: Buffer | string, payload: unknown, header: unknown = { al
 
 /** The signing key of a device, derived as the module does: HMAC-SHA256(server secret, device secret). */
 async function deviceKey(t: TestApp, id: number): Promise<Buffer> {
-  const row = await t.dataSource.getRepository(Device).findOneOrFail({ where: { id } });
+  const row = await t.dataSource.getRepository(t.deviceEntity).findOneOrFail({ where: { id } });
   return createHmac('sha256', TEST_JWT_SECRET).update(row.jwtSecret, 'utf8').digest();
 }
 
@@ -718,7 +717,7 @@ describe('random hostile requests (seeded)', () => {
     const permanentTokens: string[] = [];
     const deviceIds: number[] = [];
     const statuses = new Map<number, number>();
-    const counted = () => t.dataSource.getRepository(Device).count();
+    const counted = () => t.dataSource.getRepository(t.deviceEntity).count();
     let expected = await counted();
     let logins = 0;
     let deletes = 0;

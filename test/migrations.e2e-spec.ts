@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
-import { Device, DEVICE_TABLE, JWT_DEVICES_MIGRATIONS } from '../lib/index.js';
+import { DEVICE_TABLE, deviceEntityFor, JWT_DEVICES_MIGRATIONS } from '../lib/index.js';
 import { createTestDatabase, currentDatabaseKind, type TestDatabase } from './support/databases.js';
 
 let dataSource: DataSource | undefined;
@@ -14,7 +14,7 @@ afterEach(async () => {
 /** A DataSource on a fresh, empty database of the project's kind. */
 async function connect(migrations: Function[]): Promise<DataSource> {
   database = await createTestDatabase();
-  dataSource = new DataSource({ ...database.options, entities: [Device], migrations });
+  dataSource = new DataSource({ ...database.options, entities: [deviceEntityFor(database.options.type)], migrations });
   return dataSource.initialize();
 }
 
@@ -43,7 +43,9 @@ describe(`shipped migrations (${currentDatabaseKind()})`, () => {
     expect(indices).toEqual(
       expect.arrayContaining([
         { columns: ['permanent_token_hash'], unique: true },
+        { columns: ['previous_token_hash'], unique: true },
         { columns: ['user_id'], unique: false },
+        { columns: ['last_request_datetime'], unique: false },
       ]),
     );
   });

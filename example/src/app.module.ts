@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { Device, JWT_DEVICES_MIGRATIONS, JwtDevicesModule } from 'nestjs-jwt-devices';
+import { deviceEntityFor, JWT_DEVICES_MIGRATIONS, JwtDevicesModule } from 'nestjs-jwt-devices';
 import { AppController } from './app.controller.js';
 import type { ExampleConfig } from './config.js';
 import { CreateExampleUsers1764400000001 } from './migrations/1764400000001-create-example-users.js';
@@ -23,7 +23,8 @@ export class AppModule {
       imports: [
         TypeOrmModule.forRoot({
           ...config.database,
-          entities: [Device, User],
+          // The device entity depends on the database (timestamptz on PostgreSQL).
+          entities: [deviceEntityFor(config.database.type), User],
           // The shipped migrations create the device table, as `typeorm migration:run` would.
           migrations: [...JWT_DEVICES_MIGRATIONS, CreateExampleUsers1764400000001],
           migrationsRun: true,

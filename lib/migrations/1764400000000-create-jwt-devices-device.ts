@@ -1,15 +1,18 @@
 import { type MigrationInterface, type QueryRunner, Table } from 'typeorm';
+import { deviceEntityFor, PostgresDevice } from '../device.entity.js';
 import { DEVICE_TABLE } from '../jwt-devices.constants.js';
 
 /**
  * Creates the `jwt_devices_device` table. Written with TypeORM's `Table` API, so the one migration
- * serves SQLite, PostgreSQL and MySQL/MariaDB; timestamps take each driver's own type for `Date`.
+ * serves SQLite, PostgreSQL and MySQL/MariaDB. Timestamps keep milliseconds: `timestamptz(3)` on
+ * PostgreSQL, `datetime(3)` elsewhere, as the entity for that database declares.
  */
 export class CreateJwtDevicesDevice1764400000000 implements MigrationInterface {
   name = 'CreateJwtDevicesDevice1764400000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    const timestamp = queryRunner.connection.driver.normalizeType({ type: Date });
+    const type = deviceEntityFor(queryRunner.connection.options.type) === PostgresDevice ? 'timestamptz' : 'datetime';
+    const timestamp = (name: string, isNullable = false) => ({ name, type, precision: 3, isNullable });
     await queryRunner.createTable(
       new Table({
         name: DEVICE_TABLE,
@@ -17,15 +20,18 @@ export class CreateJwtDevicesDevice1764400000000 implements MigrationInterface {
           { name: 'id', type: 'integer', isPrimary: true, isGenerated: true, generationStrategy: 'increment' },
           { name: 'user_id', type: 'varchar', length: '255' },
           { name: 'permanent_token_hash', type: 'varchar', length: '64' },
+          { name: 'previous_token_hash', type: 'varchar', length: '64', isNullable: true },
           { name: 'jwt_secret', type: 'varchar', length: '64' },
           { name: 'name', type: 'varchar', length: '255', default: "''" },
           { name: 'details', type: 'varchar', length: '255', default: "''" },
-          { name: 'created', type: timestamp },
-          { name: 'last_request_datetime', type: timestamp },
+          timestamp('created'),
+          timestamp('last_request_datetime'),
+          timestamp('rotated_at', true),
         ],
         indices: [
           { name: 'IDX_jwt_devices_device_user_id', columnNames: ['user_id'] },
           { name: 'UQ_jwt_devices_device_permanent_token_hash', columnNames: ['permanent_token_hash'], isUnique: true },
+          { name: 'UQ_jwt_devices_device_previous_token_hash', columnNames: ['previous_token_hash'], isUnique: true },
           { name: 'IDX_jwt_devices_device_last_request_datetime', columnNames: ['last_request_datetime'] },
         ],
       }),

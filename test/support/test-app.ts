@@ -1,12 +1,13 @@
 import { Controller, Get, type INestApplication, Inject, Injectable, Module, Post, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import { getDataSourceToken, TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import {
   type AuthenticatedDevice,
   CurrentDevice,
-  Device,
+  type DeviceRecord,
+  deviceEntityFor,
   JWT_DEVICES_MIGRATIONS,
   JwtDevicesClock,
   JwtDevicesGuard,
@@ -32,6 +33,11 @@ export interface TestAppSetup {
   form?: RegistrationForm;
   /** The database to use; default: the Vitest project's (TEST_DATABASE). */
   database?: DatabaseKind;
+  /**
+   * TypeORM options merged over the database's (e.g. a proxy's host and port, pool timeouts, a query
+   * logger). The fresh database is still created and dropped on the real server.
+   */
+  typeorm?: Partial<TypeOrmModuleOptions>;
 }
 
 export interface TestApp {
@@ -41,8 +47,10 @@ export interface TestApp {
   users: TestUsers;
   dataSource: DataSource;
   database: TestDatabase;
+  /** The device entity of this app's database (`Device`, or `PostgresDevice` on PostgreSQL). */
+  deviceEntity: ReturnType<typeof deviceEntityFor>;
   /** Every device row, as stored. */
-  devices(): Promise<Device[]>;
+  devices(): Promise<DeviceRecord[]>;
   close(): Promise<void>;
 }
 
@@ -131,6 +139,7 @@ export async function createTestApp(setup: TestAppSetup = {}): Promise<TestApp> 
     throw error;
   }
   const dataSource = app.get<DataSource>(getDataSourceToken(dataSourceName));
+  const deviceEntity = deviceEntityFor(database.options.type);
   return {
     app,
     http: request(app.getHttpServer()),
@@ -138,7 +147,8 @@ export async function createTestApp(setup: TestAppSetup = {}): Promise<TestApp> 
     users,
     dataSource,
     database,
-    devices: () => dataSource.getRepository(Device).find({ order: { id: 'ASC' } }),
+    deviceEntity,
+    devices: () => dataSource.getRepository(deviceEntity).find({ order: { id: 'ASC' } }),
     async close() {
       await app.close();
       await database.drop();
@@ -151,12 +161,13 @@ async function bootstrap(setup: TestAppSetup, users: TestUsers, clock: FakeClock
     imports: [
       TypeOrmModule.forRoot({
         ...database.options,
+        ...(setup.typeorm as TypeOrmModuleOptions | undefined),
         name: setup.extras?.dataSource,
-        entities: [Device],
+        entities: [deviceEntityFor(database.options.type)],
         migrations: [...JWT_DEVICES_MIGRATIONS],
         migrationsRun: true,
         retryAttempts: 0,
-      }),
+      } as TypeOrmModuleOptions),
       usersModule(users, setup.options ?? {}),
       jwtDevicesModule(setup.form ?? 'forRoot', users, setup),
     ],
