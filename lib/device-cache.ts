@@ -8,6 +8,8 @@ export interface CachedDevice {
   readonly key: KeyObject;
   /** `last_request_datetime` in ms, for the expiry check; moved forward when this instance writes it. */
   lastRequestMs: number;
+  /** `created` in ms, for `permanentTokenMaxAge`. */
+  readonly createdMs: number;
   /** When this entry stops being trusted and the row is read again (the staleness bound). */
   readonly staleAt: number;
 }
@@ -38,8 +40,9 @@ export class DeviceCache {
   }
 
   /** Caches a device just read or created; a no-op when caching is off. */
-  set(id: number, userId: string, key: KeyObject, lastRequestMs: number, now: number): CachedDevice {
-    const entry: CachedDevice = { id, userId, key, lastRequestMs, staleAt: now + this.ttlMs };
+  set(device: Omit<CachedDevice, 'staleAt'>, now: number): CachedDevice {
+    const { id } = device;
+    const entry: CachedDevice = { ...device, staleAt: now + this.ttlMs };
     if (this.maxEntries === 0 || this.ttlMs === 0) return entry;
     this.entries.delete(id);
     this.entries.set(id, entry);
@@ -50,6 +53,11 @@ export class DeviceCache {
   /** Forgets a device: the next request for it reads the database. */
   delete(id: number): void {
     this.entries.delete(id);
+  }
+
+  /** Forgets every device of `userId` but `keep` (after a sign-out of many devices). */
+  deleteUser(userId: string, keep: number | null = null): void {
+    for (const [id, entry] of this.entries) if (entry.userId === userId && id !== keep) this.entries.delete(id);
   }
 
   /** Number of devices held. */

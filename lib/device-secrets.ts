@@ -34,3 +34,12 @@ export function generateDeviceSecret(): string {
 export function deriveDeviceKey(serverSecret: Buffer, deviceSecret: string): KeyObject {
   return createSecretKey(createHmac('sha256', serverSecret).update(deviceSecret, 'utf8').digest());
 }
+
+/**
+ * The permanent token that replaces `token` when it rotates: HMAC-SHA256 of it under the server
+ * secret, base64url. Deterministic, so every refresh that races on the same token, on any instance,
+ * hands out the same successor without storing it; unguessable without both the token and the secret.
+ */
+export function deriveSuccessorToken(serverSecret: Buffer, token: string): string {
+  return createHmac('sha256', serverSecret).update('jwt-devices:rotate:').update(token, 'utf8').digest('base64url');
+}

@@ -9,6 +9,7 @@ import {
   HttpStatus,
   NotFoundException,
   Param,
+  Patch,
   Post,
   Req,
   UseGuards,
@@ -66,6 +67,35 @@ export class DevicesController {
   @UseGuards(JwtDevicesGuard)
   list(@CurrentDevice() caller: AuthenticatedDevice): Promise<DeviceView[]> {
     return this.devices.list(caller.userId, caller.id);
+  }
+
+  /** Sign out every device of the caller but the one making the request. */
+  @Delete('devices/others')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @UseGuards(JwtDevicesGuard)
+  async removeOthers(@CurrentDevice() caller: AuthenticatedDevice): Promise<void> {
+    await this.devices.revokeOthers(caller.userId, caller.id);
+  }
+
+  /** Sign out every device of the caller, this one included. */
+  @Delete('devices')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @UseGuards(JwtDevicesGuard)
+  async removeAll(@CurrentDevice() caller: AuthenticatedDevice): Promise<void> {
+    await this.devices.revokeAllForUser(caller.userId);
+  }
+
+  /** Rename one of the caller's devices: `{"name": "…"}` → the device. */
+  @Patch('devices/:id')
+  @UseGuards(JwtDevicesGuard)
+  async rename(@CurrentDevice() caller: AuthenticatedDevice, @Param('id') id: string, @Body() body: unknown): Promise<DeviceView> {
+    const deviceId = parseDeviceId(id);
+    if (deviceId === undefined) throw new BadRequestException('Device id must be a positive integer.');
+    const name = body !== null && typeof body === 'object' ? (body as { name?: unknown }).name : undefined;
+    if (typeof name !== 'string') throw new BadRequestException('Send {"name": "<new name>"}.');
+    const renamed = await this.devices.rename(caller.userId, deviceId, name, caller.id);
+    if (!renamed) throw new NotFoundException('Device does not exist.');
+    return renamed;
   }
 
   /** Log out one of the caller's devices by id. */

@@ -11,8 +11,10 @@ import { createSecretKey, type KeyObject } from 'node:crypto';
 import { In, LessThan, type Repository } from 'typeorm';
 import { type CachedDevice, DeviceCache } from './device-cache.js';
 import type { DeviceRecord } from './device.entity.js';
+import type { DeviceRevokedReason, JwtDevicesEvent } from './jwt-devices.events.js';
 import {
   deriveDeviceKey,
+  deriveSuccessorToken,
   generateDeviceSecret,
   generatePermanentToken,
   hashPermanentToken,
@@ -23,7 +25,15 @@ import { DEVICE_REPOSITORY, JWT_DEVICES_OPTIONS } from './jwt-devices.constants.
 import { JwtDevicesError } from './jwt-devices.errors.js';
 import type { ResolvedJwtDevicesOptions } from './jwt-devices.options.js';
 import { decodeJwt, signJwt, verifyJwtSignature } from './jwt-hs256.js';
-import { type Credentials, describeDevice, MAX_DEVICE_ID, parseDeviceId, type RequestHeaders } from './request-input.js';
+import {
+  type Credentials,
+  cleanDeviceText,
+  describeDevice,
+  MAX_DEVICE_ID,
+  MAX_DEVICE_TEXT,
+  parseDeviceId,
+  type RequestHeaders,
+} from './request-input.js';
 
 /** The device (or, with `permanentTokenAuth: false`, the device-less session) a request authenticated as. */
 export interface AuthenticatedDevice {
@@ -54,9 +64,10 @@ export interface PlainLoginResponse {
 /** Body of `POST /auth-token/`. */
 export type LoginResponse = DeviceLoginResponse | PlainLoginResponse;
 
-/** Body of `POST /device-refresh-token/`. */
+/** Body of `POST /device-refresh-token/`; `permanent_token` only with `permanentTokenRotation`. */
 export interface RefreshResponse {
   token: string;
+  permanent_token?: string;
 }
 
 /** One entry of `GET /devices/`. */
@@ -75,18 +86,37 @@ export interface DeviceView {
 const INVALID_TOKEN = 'Invalid token, or its device has been logged out; log in again.';
 const STORE_UNAVAILABLE = 'The device store is unavailable; try again in a moment.';
 
+/** The columns every check of a device needs. */
+const DEVICE_STATE = {
+  id: true,
+  userId: true,
+  jwtSecret: true,
+  permanentTokenHash: true,
+  previousTokenHash: true,
+  created: true,
+  lastRequestDatetime: true,
+  rotatedAt: true,
+} as const;
+type DeviceState = Pick<DeviceRecord, keyof typeof DEVICE_STATE>;
+
+/** A device whose permanent token was just accepted, waiting for {@link DevicesService.refresh}. */
+interface PendingRefresh {
+  readonly device: CachedDevice;
+  /** The successor token, when the refresh rotated it. */
+  readonly permanentToken?: string;
+}
+
 /**
- * Every rule about devices lives here: issuing them at login, verifying their JWTs, refreshing with
- * a permanent token, listing and revoking. The controller, strategies and guards only translate HTTP.
- * Apps with their own login flow call {@link DevicesService.issue}.
+ * Every rule about devices lives here: issuing them at login, verifying their JWTs, refreshing (and
+ * rotating) with a permanent token, listing, renaming and revoking. The controller, strategies and
+ * guards only translate HTTP. Apps with their own login flow call {@link DevicesService.issue}.
  */
 @Injectable()
 export class DevicesService {
   private readonly logger = new Logger(DevicesService.name);
   private readonly plainJwtKey: KeyObject;
   private readonly cache: DeviceCache;
-  /** Devices whose permanent token was just validated, with their keys, for {@link refresh}. */
-  private readonly refreshing = new WeakMap<AuthenticatedDevice, CachedDevice>();
+  private readonly pendingRefreshes = new WeakMap<AuthenticatedDevice, PendingRefresh>();
 
   constructor(
     @Inject(JWT_DEVICES_OPTIONS) private readonly options: ResolvedJwtDevicesOptions,
@@ -116,6 +146,7 @@ export class DevicesService {
    * Logs `user` in: creates a device named from the request's `X-Device-Model`/`User-Agent` headers and
    * returns `{token, permanent_token, device_id}`; with `permanentTokenAuth: false` returns `{token}`.
    * For apps with their own login flow (OAuth, magic links, …): the body is the one `POST /auth-token/` gives.
+   * With `devicesPerUser`, the user's least recently used devices beyond the limit are deleted.
    */
   async issue(user: object, request?: { headers?: RequestHeaders }): Promise<LoginResponse> {
     const userId = this.userIdOf(user);
@@ -138,13 +169,17 @@ export class DevicesService {
         lastRequestDatetime: created,
       }),
     );
-    const deviceId = Number(inserted.identifiers[0]?.id);
-    const { key } = this.cache.set(deviceId, String(userId), deriveDeviceKey(this.options.jwtSecret, jwtSecret), now, now);
-    return { token: this.signFor(user, userId, deviceId, key, now), permanent_token: permanentToken, device_id: deviceId };
+    const id = Number(inserted.identifiers[0]?.id);
+    const key = deriveDeviceKey(this.options.jwtSecret, jwtSecret);
+    this.cache.set({ id, userId: String(userId), key, lastRequestMs: now, createdMs: now }, now);
+    this.emit({ type: 'device.created', deviceId: id, userId: String(userId), at: created, name });
+    if (this.options.devicesPerUser !== null) await this.evictBeyondLimit(String(userId), id, this.options.devicesPerUser);
+    return { token: this.signFor(user, userId, id, key, now), permanent_token: permanentToken, device_id: id };
   }
 
   /**
-   * Verifies a JWT from an `Authorization` header and finds its user.
+   * Verifies a JWT from an `Authorization` header and finds its user. A device cached on this instance
+   * costs no query; a cold one costs one read by primary key.
    * @throws UnauthorizedException for a malformed, forged, expired or revoked token, or a user that is gone.
    */
   async authenticate(token: string): Promise<Authenticated> {
@@ -161,16 +196,14 @@ export class DevicesService {
       const id = parseDeviceId(payload.device_id);
       if (id === undefined || id > MAX_DEVICE_ID) throw new UnauthorizedException(INVALID_TOKEN);
       let cached = this.cache.get(id, now);
-      if (cached === undefined || this.isExpired(cached.lastRequestMs, now)) {
+      if (cached === undefined || this.isExpired(cached, now)) {
         // Cold, stale, or expired as far as this instance knows: the row decides.
-        const row = await this.store(() =>
-          this.devices.findOne({ where: { id }, select: { id: true, userId: true, jwtSecret: true, lastRequestDatetime: true } }),
-        );
-        if (!row || this.isExpired(row.lastRequestDatetime.getTime(), now)) {
+        const row = await this.store(() => this.devices.findOne({ where: { id }, select: DEVICE_STATE }));
+        cached = row ? this.remember(row, now) : undefined;
+        if (cached === undefined || this.isExpired(cached, now)) {
           this.cache.delete(id);
           throw new UnauthorizedException(INVALID_TOKEN);
         }
-        cached = this.cache.set(id, row.userId, deriveDeviceKey(this.options.jwtSecret, row.jwtSecret), row.lastRequestDatetime.getTime(), now);
       }
       device = { id, userId: cached.userId };
       key = cached.key;
@@ -195,31 +228,33 @@ export class DevicesService {
 
   /**
    * Checks a permanent token (the `Permanent-Token` header): it must belong to a device that has not
-   * idled past `permanentTokenExpiration`. An expired device is deleted. Slides the expiry, writing
-   * `last_request_datetime` at most once per `permanentTokenExpirationAccuracy`.
-   * @throws BadRequestException when the token is missing, unknown or expired, or its user is gone.
+   * idled past `permanentTokenExpiration` (nor outlived `permanentTokenMaxAge`). An expired device is
+   * deleted. Slides the expiry, writing `last_request_datetime` at most once per
+   * `permanentTokenExpirationAccuracy`; with `permanentTokenRotation`, rotates the token (see there).
+   * @throws BadRequestException when the token is missing, unknown, expired or reused, or its user is gone.
    */
   async validatePermanentToken(permanentToken: string | undefined): Promise<Authenticated> {
     if (!permanentToken) throw new BadRequestException('The Permanent-Token header is required.');
     if (permanentToken.length > MAX_PERMANENT_TOKEN_LENGTH) throw new BadRequestException('Invalid permanent token.');
-    const row = await this.store(() =>
-      this.devices.findOne({
-        where: { permanentTokenHash: hashPermanentToken(permanentToken) },
-        select: { id: true, userId: true, jwtSecret: true, lastRequestDatetime: true },
-      }),
-    );
+    const hash = hashPermanentToken(permanentToken);
+    let row = await this.store(() => this.devices.findOne({ where: { permanentTokenHash: hash }, select: DEVICE_STATE }));
+    if (!row && this.options.permanentTokenRotation) {
+      row = await this.store(() => this.devices.findOne({ where: { previousTokenHash: hash }, select: DEVICE_STATE }));
+    }
     if (!row) throw new BadRequestException('Invalid permanent token.');
 
     const now = this.clock.now();
-    let lastRequestMs = row.lastRequestDatetime.getTime();
-    if (this.isExpired(lastRequestMs, now)) {
-      this.cache.delete(row.id);
-      await this.store(() =>
-        this.devices.delete({ id: row.id, lastRequestDatetime: LessThan(new Date(now - this.options.permanentTokenExpiration)) }),
-      );
+    let cached = this.remember(row, now);
+    if (this.isExpired(cached, now)) {
+      await this.forget(row, 'expired', now);
       throw new BadRequestException('Permanent token has expired; log in again.');
     }
-    if (now - lastRequestMs > this.options.permanentTokenExpirationAccuracy) {
+
+    let successor: string | undefined;
+    if (this.options.permanentTokenRotation) {
+      successor = await this.rotate(row, permanentToken, hash, now);
+      cached.lastRequestMs = now;
+    } else if (now - row.lastRequestDatetime.getTime() > this.options.permanentTokenExpirationAccuracy) {
       // One conditional UPDATE: concurrent refreshes write it once, and never move it backwards.
       await this.store(() =>
         this.devices.update(
@@ -227,32 +262,30 @@ export class DevicesService {
           { lastRequestDatetime: new Date(now) },
         ),
       );
-      lastRequestMs = now;
+      cached.lastRequestMs = now;
     }
+
     const user = await this.options.users.findUser(row.userId);
     if (!user) {
-      await this.forget(row.id);
+      await this.forget(row, 'user-gone', now);
       throw new BadRequestException('The user of this permanent token no longer exists; the device was deleted.');
     }
     const device: AuthenticatedDevice = { id: row.id, userId: row.userId };
-    const cached = this.cache.get(row.id, now);
-    this.refreshing.set(
-      device,
-      cached !== undefined
-        ? Object.assign(cached, { lastRequestMs })
-        : this.cache.set(row.id, row.userId, deriveDeviceKey(this.options.jwtSecret, row.jwtSecret), lastRequestMs, now),
-    );
+    this.pendingRefreshes.set(device, { device: cached, permanentToken: successor });
+    this.emit({ type: 'device.refreshed', deviceId: row.id, userId: row.userId, at: new Date(now) });
     return { user, device };
   }
 
   /**
-   * A fresh JWT for a device whose permanent token {@link validatePermanentToken} just accepted.
+   * A fresh JWT for a device whose permanent token {@link validatePermanentToken} just accepted; with
+   * rotation, also the device's new permanent token.
    * @param authenticated exactly what `validatePermanentToken` returned.
    */
   refresh({ user, device }: Authenticated): RefreshResponse {
-    const cached = this.refreshing.get(device);
-    if (!cached) throw new JwtDevicesError('DevicesService.refresh() takes the value that validatePermanentToken() returned.');
-    return { token: this.signFor(user, this.userIdOf(user), cached.id, cached.key, this.clock.now()) };
+    const pending = this.pendingRefreshes.get(device);
+    if (!pending) throw new JwtDevicesError('DevicesService.refresh() takes the value that validatePermanentToken() returned.');
+    const token = this.signFor(user, this.userIdOf(user), pending.device.id, pending.device.key, this.clock.now());
+    return pending.permanentToken === undefined ? { token } : { token, permanent_token: pending.permanentToken };
   }
 
   /** The user's devices, oldest first; `currentDeviceId` marks the calling one. */
@@ -264,14 +297,29 @@ export class DevicesService {
         select: { id: true, created: true, name: true, details: true, lastRequestDatetime: true },
       }),
     );
-    return rows.map((row) => ({
-      id: row.id,
-      created: row.created.toISOString(),
-      name: row.name,
-      details: row.details,
-      last_request_datetime: row.lastRequestDatetime.toISOString(),
-      current: row.id === currentDeviceId,
-    }));
+    return rows.map((row) => toView(row, currentDeviceId));
+  }
+
+  /**
+   * Renames one device of `userId`. The name is cleaned as device names from headers are.
+   * @returns the renamed device, or `undefined` when the user has no such device.
+   * @throws BadRequestException when the name is empty or longer than 255 characters.
+   */
+  async rename(userId: string, deviceId: number, name: string, currentDeviceId: number | null = null): Promise<DeviceView | undefined> {
+    const clean = cleanDeviceText(name);
+    if (!clean || Array.from(name.trim()).length > MAX_DEVICE_TEXT) {
+      throw new BadRequestException(`"name" must be a non-empty string of at most ${MAX_DEVICE_TEXT} characters.`);
+    }
+    if (!isStorableId(deviceId)) return undefined;
+    const result = await this.store(() => this.devices.update({ id: deviceId, userId }, { name: clean }));
+    if (!result.affected) return undefined;
+    const row = await this.store(() =>
+      this.devices.findOne({
+        where: { id: deviceId, userId },
+        select: { id: true, created: true, name: true, details: true, lastRequestDatetime: true },
+      }),
+    );
+    return row ? toView(row, currentDeviceId) : undefined;
   }
 
   /**
@@ -279,60 +327,134 @@ export class DevicesService {
    * @returns false when the user has no such device (another user's device is never touched).
    */
   async revoke(userId: string, deviceId: number): Promise<boolean> {
-    if (!Number.isSafeInteger(deviceId) || deviceId < 1 || deviceId > MAX_DEVICE_ID) return false;
+    if (!isStorableId(deviceId)) return false;
     this.cache.delete(deviceId);
     const result = await this.store(() => this.devices.delete({ id: deviceId, userId }));
-    return (result.affected ?? 0) > 0;
+    const revoked = (result.affected ?? 0) > 0;
+    if (revoked) this.emit({ type: 'device.revoked', deviceId, userId, at: new Date(this.clock.now()), reason: 'logout' });
+    return revoked;
+  }
+
+  /** Signs out every device of `userId` except `keepDeviceId` ("sign out other devices"). @returns how many. */
+  async revokeOthers(userId: string, keepDeviceId: number | null): Promise<number> {
+    return this.revokeMany(userId, keepDeviceId, 'signed-out');
+  }
+
+  /** Signs out every device of `userId`, e.g. after a password change. @returns how many. */
+  async revokeAllForUser(userId: string | number): Promise<number> {
+    return this.revokeMany(String(userId), null, 'signed-out');
   }
 
   /**
    * Deletes devices idle past `permanentTokenExpiration`, `batchSize` rows per statement, so a cron can
    * clean up without long locks. Expired devices are refused (and deleted) on use anyway; this only
-   * keeps the table small.
+   * keeps the table small. Devices past `permanentTokenMaxAge` are refused on use and deleted then.
    * @returns how many devices were deleted.
    */
   async purgeExpired({ batchSize = 1_000, maxBatches = Number.POSITIVE_INFINITY } = {}): Promise<number> {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new JwtDevicesError('purgeExpired({ batchSize }) must be a positive integer.');
-    const cutoff = new Date(this.clock.now() - this.options.permanentTokenExpiration);
+    const now = this.clock.now();
+    const cutoff = new Date(now - this.options.permanentTokenExpiration);
     let purged = 0;
     for (let batch = 0; batch < maxBatches; batch++) {
       const expired = await this.store(() =>
-        this.devices.find({ where: { lastRequestDatetime: LessThan(cutoff) }, select: { id: true }, order: { lastRequestDatetime: 'ASC' }, take: batchSize }),
+        this.devices.find({
+          where: { lastRequestDatetime: LessThan(cutoff) },
+          select: { id: true, userId: true },
+          order: { lastRequestDatetime: 'ASC' },
+          take: batchSize,
+        }),
       );
       if (expired.length === 0) break;
-      const ids = expired.map(({ id }) => id);
-      for (const id of ids) this.cache.delete(id);
-      const result = await this.store(() => this.devices.delete({ id: In(ids), lastRequestDatetime: LessThan(cutoff) }));
+      for (const { id } of expired) this.cache.delete(id);
+      const result = await this.store(() => this.devices.delete({ id: In(expired.map(({ id }) => id)), lastRequestDatetime: LessThan(cutoff) }));
       purged += result.affected ?? 0;
+      for (const { id, userId } of expired) this.emit({ type: 'device.revoked', deviceId: id, userId, at: new Date(now), reason: 'expired' });
       if (expired.length < batchSize) break;
     }
     return purged;
   }
 
-  /** Deletes a device whatever its owner, and forgets its key. */
-  private async forget(deviceId: number): Promise<void> {
-    this.cache.delete(deviceId);
-    await this.store(() => this.devices.delete({ id: deviceId }));
-  }
-
-  private isExpired(lastRequestMs: number, now: number): boolean {
-    return now - lastRequestMs > this.options.permanentTokenExpiration;
-  }
-
   /**
-   * Runs one database operation. A failure (server down, connection cut, pool exhausted) becomes a
-   * 503 the client can retry, logged by class and code only: messages and parameters may hold hashes
-   * or secrets, and never reach the log.
+   * Rotates the permanent token of `row`, presented as `token` (hash `hash`), and returns its successor.
+   * The current token rotates with one conditional UPDATE; refreshes that lose the race, and retries
+   * within the reuse interval, get the same successor. A retired token after the interval revokes the device.
    */
-  private async store<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      const { name, code } = (error ?? {}) as { name?: string; code?: unknown };
-      const driverCode = (error as { driverError?: { code?: unknown } } | undefined)?.driverError?.code;
-      this.logger.error(`Device store operation failed: ${name ?? 'Error'}${code ?? driverCode ? ` (${String(code ?? driverCode)})` : ''}`);
-      throw new ServiceUnavailableException(STORE_UNAVAILABLE);
+  private async rotate(row: DeviceState, token: string, hash: string, now: number): Promise<string> {
+    const successor = deriveSuccessorToken(this.options.jwtSecret, token);
+    const successorHash = hashPermanentToken(successor);
+    if (row.permanentTokenHash === hash) {
+      const result = await this.store(() =>
+        this.devices.update(
+          { id: row.id, permanentTokenHash: hash },
+          { permanentTokenHash: successorHash, previousTokenHash: hash, rotatedAt: new Date(now), lastRequestDatetime: new Date(now) },
+        ),
+      );
+      if (result.affected) {
+        this.emit({ type: 'device.rotated', deviceId: row.id, userId: row.userId, at: new Date(now) });
+        return successor;
+      }
+      // Another refresh rotated this token a moment ago: read what it wrote.
+      const current = await this.store(() => this.devices.findOne({ where: { id: row.id }, select: DEVICE_STATE }));
+      if (!current) throw new BadRequestException('Invalid permanent token.');
+      row = current;
     }
+    const withinInterval = row.rotatedAt !== null && now - row.rotatedAt.getTime() <= this.options.permanentTokenReuseInterval;
+    if (row.previousTokenHash === hash && row.permanentTokenHash === successorHash && withinInterval) return successor;
+
+    this.emit({ type: 'device.reuse-detected', deviceId: row.id, userId: row.userId, at: new Date(now) });
+    await this.forget(row, 'theft', now);
+    throw new BadRequestException(
+      'This permanent token was already replaced by a newer one, so it may have been stolen: the device has been signed out. Log in again.',
+    );
+  }
+
+  /** Deletes the user's least recently used devices beyond `limit`, keeping `keepId` (the new login). */
+  private async evictBeyondLimit(userId: string, keepId: number, limit: number): Promise<void> {
+    const devices = await this.store(() =>
+      this.devices.find({ where: { userId }, select: { id: true }, order: { lastRequestDatetime: 'DESC', id: 'DESC' } }),
+    );
+    const evicted = devices.map(({ id }) => id).filter((id) => id !== keepId).slice(limit - 1);
+    if (evicted.length === 0) return;
+    for (const id of evicted) this.cache.delete(id);
+    await this.store(() => this.devices.delete({ id: In(evicted), userId }));
+    const at = new Date(this.clock.now());
+    for (const id of evicted) this.emit({ type: 'device.revoked', deviceId: id, userId, at, reason: 'evicted' });
+  }
+
+  private async revokeMany(userId: string, keepDeviceId: number | null, reason: DeviceRevokedReason): Promise<number> {
+    const devices = await this.store(() => this.devices.find({ where: { userId }, select: { id: true } }));
+    const ids = devices.map(({ id }) => id).filter((id) => id !== keepDeviceId);
+    this.cache.deleteUser(userId, keepDeviceId);
+    if (ids.length === 0) return 0;
+    const result = await this.store(() => this.devices.delete({ id: In(ids), userId }));
+    const at = new Date(this.clock.now());
+    for (const id of ids) this.emit({ type: 'device.revoked', deviceId: id, userId, at, reason });
+    return result.affected ?? ids.length;
+  }
+
+  /** Caches what a freshly read row says, replacing any older entry. */
+  private remember(row: DeviceState, now: number): CachedDevice {
+    const cached = this.cache.get(row.id, now);
+    const lastRequestMs = row.lastRequestDatetime.getTime();
+    if (cached !== undefined && cached.userId === row.userId) {
+      cached.lastRequestMs = Math.max(cached.lastRequestMs, lastRequestMs);
+      return cached;
+    }
+    const key = deriveDeviceKey(this.options.jwtSecret, row.jwtSecret);
+    return this.cache.set({ id: row.id, userId: row.userId, key, lastRequestMs, createdMs: row.created.getTime() }, now);
+  }
+
+  /** Deletes a device whatever its owner, forgets its key, and says why. */
+  private async forget(row: Pick<DeviceState, 'id' | 'userId'>, reason: DeviceRevokedReason, now: number): Promise<void> {
+    this.cache.delete(row.id);
+    const result = await this.store(() => this.devices.delete({ id: row.id }));
+    if (result.affected) this.emit({ type: 'device.revoked', deviceId: row.id, userId: row.userId, at: new Date(now), reason });
+  }
+
+  private isExpired(device: Pick<CachedDevice, 'lastRequestMs' | 'createdMs'>, now: number): boolean {
+    const { permanentTokenExpiration, permanentTokenMaxAge } = this.options;
+    return now - device.lastRequestMs > permanentTokenExpiration || (permanentTokenMaxAge !== null && now - device.createdMs > permanentTokenMaxAge);
   }
 
   private signFor(user: object, userId: string | number, deviceId: number | null, key: KeyObject, now: number): string {
@@ -355,4 +477,49 @@ export class DevicesService {
         'Pass getUserId in the users option when your user id is not user.id.',
     );
   }
+
+  /** Tells `onEvent`; a listener's failure is logged and never reaches the request. */
+  private emit(event: JwtDevicesEvent): void {
+    const { onEvent } = this.options;
+    if (onEvent === null) return;
+    const failed = (error: unknown) =>
+      this.logger.error(`onEvent listener failed for ${event.type}: ${(error as { name?: string } | undefined)?.name ?? 'Error'}`);
+    try {
+      const result = onEvent(event);
+      if (result instanceof Promise) result.catch(failed);
+    } catch (error) {
+      failed(error);
+    }
+  }
+
+  /**
+   * Runs one database operation. A failure (server down, connection cut, pool exhausted) becomes a
+   * 503 the client can retry, logged by class and code only: messages and parameters may hold hashes
+   * or secrets, and never reach the log.
+   */
+  private async store<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      const { name, code } = (error ?? {}) as { name?: string; code?: unknown };
+      const driverCode = (error as { driverError?: { code?: unknown } } | undefined)?.driverError?.code;
+      this.logger.error(`Device store operation failed: ${name ?? 'Error'}${code ?? driverCode ? ` (${String(code ?? driverCode)})` : ''}`);
+      throw new ServiceUnavailableException(STORE_UNAVAILABLE);
+    }
+  }
+}
+
+function isStorableId(id: number): boolean {
+  return Number.isSafeInteger(id) && id >= 1 && id <= MAX_DEVICE_ID;
+}
+
+function toView(row: Pick<DeviceRecord, 'id' | 'created' | 'name' | 'details' | 'lastRequestDatetime'>, currentDeviceId: number | null): DeviceView {
+  return {
+    id: row.id,
+    created: row.created.toISOString(),
+    name: row.name,
+    details: row.details,
+    last_request_datetime: row.lastRequestDatetime.toISOString(),
+    current: row.id === currentDeviceId,
+  };
 }

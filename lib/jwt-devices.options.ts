@@ -1,5 +1,6 @@
 import { describeValue, JwtDevicesOptionsError } from './jwt-devices.errors.js';
 import { type Duration, parseDuration } from './duration.js';
+import type { JwtDevicesEvent } from './jwt-devices.events.js';
 
 /**
  * How the module reaches the app's users. The module never owns a user table: it stores only the id
@@ -92,6 +93,44 @@ export interface JwtDevicesModuleOptions {
    * @default '5s'
    */
   deviceCacheTtl?: Duration;
+
+  /**
+   * Rotate the permanent token on every refresh: the answer is `{token, permanent_token}` and the old
+   * token is retired. Presenting a retired token within `permanentTokenReuseInterval` returns the same
+   * successor (parallel tabs and retries converge); after it, the token is taken as stolen and the
+   * device is revoked at once. Off by default, because clients written for drf-jwt-devices do not
+   * expect a new permanent token.
+   * @default false
+   */
+  permanentTokenRotation?: boolean;
+
+  /**
+   * How long a rotated-out permanent token still returns its successor (see `permanentTokenRotation`).
+   * @default '10s'
+   */
+  permanentTokenReuseInterval?: Duration;
+
+  /**
+   * Absolute lifetime of a device: it expires this long after login however active it is.
+   * `null`: no limit.
+   * @default null
+   */
+  permanentTokenMaxAge?: Duration | null;
+
+  /**
+   * Most devices one user may have. A login beyond it deletes that user's least recently used device
+   * (not the new login). `null`: no limit.
+   * @default null
+   */
+  devicesPerUser?: number | null;
+
+  /**
+   * Called for every device event (created, refreshed, rotated, revoked with a reason, reuse
+   * detected), for audit logs and alerts. Events hold ids and reasons, never tokens. Errors it throws
+   * or rejects with are logged, never passed to the request. With `@nestjs/event-emitter`:
+   * `onEvent: (event) => emitter.emit(event.type, event)`.
+   */
+  onEvent?: (event: JwtDevicesEvent) => void | Promise<void>;
 }
 
 /**
@@ -140,6 +179,13 @@ export interface ResolvedJwtDevicesOptions {
   readonly deviceCacheSize: number;
   /** Milliseconds. */
   readonly deviceCacheTtl: number;
+  readonly permanentTokenRotation: boolean;
+  /** Milliseconds. */
+  readonly permanentTokenReuseInterval: number;
+  /** Milliseconds, or `null` for no limit. */
+  readonly permanentTokenMaxAge: number | null;
+  readonly devicesPerUser: number | null;
+  readonly onEvent: ((event: JwtDevicesEvent) => void | Promise<void>) | null;
 }
 
 /** Defaults of every optional setting, as documented on {@link JwtDevicesModuleOptions}. */
@@ -150,6 +196,10 @@ export const JWT_DEVICES_DEFAULTS = Object.freeze({
   jwtExpiration: '5m',
   deviceCacheSize: 10_000,
   deviceCacheTtl: '5s',
+  permanentTokenRotation: false,
+  permanentTokenReuseInterval: '10s',
+  permanentTokenMaxAge: null,
+  devicesPerUser: null,
 } as const satisfies Partial<JwtDevicesModuleOptions>);
 
 const MIN_SECRET_LENGTH = 32;
@@ -171,8 +221,13 @@ export function resolveJwtDevicesOptions(raw: JwtDevicesModuleOptions): Resolved
         `node -e "console.log(require('node:crypto').randomBytes(32).toString('base64url'))".`,
     );
   }
-  if (typeof options.permanentTokenAuth !== 'boolean') {
-    throw new JwtDevicesOptionsError('permanentTokenAuth', `must be true or false; got ${describeValue(options.permanentTokenAuth)}.`);
+  for (const flag of ['permanentTokenAuth', 'permanentTokenRotation'] as const) {
+    if (typeof options[flag] !== 'boolean') {
+      throw new JwtDevicesOptionsError(flag, `must be true or false; got ${describeValue(options[flag])}.`);
+    }
+  }
+  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
+    throw new JwtDevicesOptionsError('onEvent', 'must be a function (event) => void when given.');
   }
 
   const permanentTokenExpiration = parseDuration(options.permanentTokenExpiration, 'permanentTokenExpiration');
@@ -195,6 +250,14 @@ export function resolveJwtDevicesOptions(raw: JwtDevicesModuleOptions): Resolved
     throw new JwtDevicesOptionsError('deviceCacheSize', `must be a whole number, 0 or more; got ${describeValue(options.deviceCacheSize)}.`);
   }
   const deviceCacheTtl = parseDuration(options.deviceCacheTtl, 'deviceCacheTtl');
+  const permanentTokenReuseInterval = parseDuration(options.permanentTokenReuseInterval, 'permanentTokenReuseInterval');
+  const permanentTokenMaxAge =
+    options.permanentTokenMaxAge === null ? null : parseDuration(options.permanentTokenMaxAge, 'permanentTokenMaxAge');
+  if (permanentTokenMaxAge === 0) throw new JwtDevicesOptionsError('permanentTokenMaxAge', 'must be longer than zero, or null for no limit.');
+  const { devicesPerUser } = options;
+  if (devicesPerUser !== null && (!Number.isSafeInteger(devicesPerUser) || devicesPerUser < 1)) {
+    throw new JwtDevicesOptionsError('devicesPerUser', `must be a whole number, 1 or more, or null for no limit; got ${describeValue(devicesPerUser)}.`);
+  }
 
   return Object.freeze({
     jwtSecret: Buffer.from(options.jwtSecret, 'utf8'),
@@ -205,6 +268,11 @@ export function resolveJwtDevicesOptions(raw: JwtDevicesModuleOptions): Resolved
     jwtExpiration,
     deviceCacheSize: options.deviceCacheSize,
     deviceCacheTtl,
+    permanentTokenRotation: options.permanentTokenRotation,
+    permanentTokenReuseInterval,
+    permanentTokenMaxAge,
+    devicesPerUser,
+    onEvent: options.onEvent ?? null,
   });
 }
 

@@ -91,6 +91,13 @@ function headerText(headers: RequestHeaders | undefined, name: string): string {
   // Node hands header bytes over as latin1; clients send UTF-8. A string that is already wider than
   // latin1 (an app passing its own headers to issue()) is taken as it is.
   const decoded = /[^\u0000-\u00ff]/.test(value) ? value : Buffer.from(value, 'latin1').toString('utf8');
-  const text = decoded.replace(UNPRINTABLE, '').trim();
-  return Array.from(text).slice(0, MAX_DEVICE_TEXT).join('');
+  return cleanDeviceText(decoded);
+}
+
+/**
+ * A device name or details as stored: unprintable characters dropped, trimmed, cut to
+ * {@link MAX_DEVICE_TEXT} characters (code points, so no emoji is split).
+ */
+export function cleanDeviceText(text: string): string {
+  return Array.from(text.replace(UNPRINTABLE, '').trim()).slice(0, MAX_DEVICE_TEXT).join('');
 }
