@@ -1,4 +1,4 @@
-import { Controller, Get, type INestApplication, Inject, Injectable, Module, Post, UseGuards } from '@nestjs/common';
+import { Controller, Get, type INestApplication, Inject, Injectable, type LoggerService, Module, Post, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { getDataSourceToken, TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import request from 'supertest';
@@ -38,6 +38,8 @@ export interface TestAppSetup {
    * logger). The fresh database is still created and dropped on the real server.
    */
   typeorm?: Partial<TypeOrmModuleOptions>;
+  /** The app's logger; default: errors and warnings to the console. */
+  logger?: LoggerService;
 }
 
 export interface TestApp {
@@ -176,7 +178,7 @@ async function bootstrap(setup: TestAppSetup, users: TestUsers, clock: FakeClock
     .overrideProvider(JwtDevicesClock)
     .useValue(clock)
     .compile();
-  const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
+  const app = moduleRef.createNestApplication({ logger: setup.logger ?? ['error', 'warn'] });
   return app.init();
 }
 
