@@ -10,7 +10,14 @@ export interface ExampleConfig {
   jwtSecretIsDefault: boolean;
   settings: Pick<
     JwtDevicesModuleOptions,
-    'permanentTokenAuth' | 'permanentTokenExpiration' | 'permanentTokenExpirationAccuracy' | 'jwtExpiration'
+    | 'permanentTokenAuth'
+    | 'permanentTokenExpiration'
+    | 'permanentTokenExpirationAccuracy'
+    | 'jwtExpiration'
+    | 'permanentTokenRotation'
+    | 'permanentTokenReuseInterval'
+    | 'permanentTokenMaxAge'
+    | 'devicesPerUser'
   >;
 }
 
@@ -29,6 +36,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig 
       permanentTokenExpiration: readDuration(env.JWT_PERMANENT_TOKEN_EXPIRATION_DELTA),
       permanentTokenExpirationAccuracy: readDuration(env.JWT_PERMANENT_TOKEN_EXPIRATION_ACCURACY),
       jwtExpiration: readDuration(env.JWT_EXPIRATION_DELTA),
+      permanentTokenRotation: readBoolean('JWT_PERMANENT_TOKEN_ROTATION', env.JWT_PERMANENT_TOKEN_ROTATION),
+      permanentTokenReuseInterval: readDuration(env.JWT_PERMANENT_TOKEN_REUSE_INTERVAL),
+      permanentTokenMaxAge: readDuration(env.JWT_PERMANENT_TOKEN_MAX_AGE),
+      devicesPerUser: readCount('JWT_DEVICES_PER_USER', env.JWT_DEVICES_PER_USER),
     },
   };
 }
@@ -55,6 +66,12 @@ function readBoolean(name: string, value: string | undefined): boolean | undefin
   if (/^(true|1|yes)$/i.test(value)) return true;
   if (/^(false|0|no)$/i.test(value)) return false;
   throw new Error(`${name} must be true or false; got "${value}".`);
+}
+
+function readCount(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d+$/.test(value)) throw new Error(`${name} must be a whole number; got "${value}".`);
+  return Number(value);
 }
 
 /** A number of seconds or a string such as '30m'; the module validates it and names the setting when it is wrong. */
