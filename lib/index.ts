@@ -1,4 +1,5 @@
 export { Device, DeviceRecord, deviceEntityFor, PostgresDevice } from './device.entity.js';
+export { type CachedDevice, DeviceCache } from './device-cache.js';
 export { DeviceJwtStrategy, type StrategyRequest } from './device-jwt.strategy.js';
 export { DevicesController } from './devices.controller.js';
 export {
@@ -27,6 +28,7 @@ export {
 } from './jwt-devices.constants.js';
 export { AllowPermanentToken, CurrentDevice } from './jwt-devices.decorators.js';
 export { JwtDevicesError, JwtDevicesOptionsError } from './jwt-devices.errors.js';
+export { type DeviceRevokedReason, JWT_DEVICES_EVENT_TYPES, type JwtDevicesEvent } from './jwt-devices.events.js';
 export { JwtDevicesGuard } from './jwt-devices.guard.js';
 export { JwtDevicesModule } from './jwt-devices.module.js';
 export {
