@@ -60,6 +60,11 @@ export class DeviceCache {
     for (const [id, entry] of this.entries) if (entry.userId === userId && id !== keep) this.entries.delete(id);
   }
 
+  /** Forgets every device. */
+  clear(): void {
+    this.entries.clear();
+  }
+
   /** Number of devices held. */
   get size(): number {
     return this.entries.size;

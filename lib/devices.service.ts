@@ -21,7 +21,8 @@ import {
   MAX_PERMANENT_TOKEN_LENGTH,
 } from './device-secrets.js';
 import { JwtDevicesClock } from './jwt-devices.clock.js';
-import { DEVICE_REPOSITORY, JWT_DEVICES_OPTIONS } from './jwt-devices.constants.js';
+import { DEVICE_REPOSITORY, DEVICE_REVOCATIONS, JWT_DEVICES_OPTIONS } from './jwt-devices.constants.js';
+import type { DeviceRevocations } from './device-revocations.js';
 import { JwtDevicesError } from './jwt-devices.errors.js';
 import type { ResolvedJwtDevicesOptions } from './jwt-devices.options.js';
 import { decodeJwt, signJwt, verifyJwtSignature } from './jwt-hs256.js';
@@ -122,9 +123,11 @@ export class DevicesService {
     @Inject(JWT_DEVICES_OPTIONS) private readonly options: ResolvedJwtDevicesOptions,
     @Inject(DEVICE_REPOSITORY) private readonly devices: Repository<DeviceRecord>,
     private readonly clock: JwtDevicesClock,
+    @Inject(DEVICE_REVOCATIONS) private readonly revocations: DeviceRevocations,
   ) {
     this.plainJwtKey = createSecretKey(options.jwtSecret);
     this.cache = new DeviceCache(options.deviceCacheSize, options.deviceCacheTtl);
+    revocations.subscribe((revoked) => (revoked === 'all' ? this.cache.clear() : revoked.forEach((id) => this.cache.delete(id))));
   }
 
   /**
@@ -328,7 +331,7 @@ export class DevicesService {
    */
   async revoke(userId: string, deviceId: number): Promise<boolean> {
     if (!isStorableId(deviceId)) return false;
-    this.cache.delete(deviceId);
+    this.invalidate([deviceId]);
     const result = await this.store(() => this.devices.delete({ id: deviceId, userId }));
     const revoked = (result.affected ?? 0) > 0;
     if (revoked) this.emit({ type: 'device.revoked', deviceId, userId, at: new Date(this.clock.now()), reason: 'logout' });
@@ -366,7 +369,7 @@ export class DevicesService {
         }),
       );
       if (expired.length === 0) break;
-      for (const { id } of expired) this.cache.delete(id);
+      this.invalidate(expired.map(({ id }) => id));
       const result = await this.store(() => this.devices.delete({ id: In(expired.map(({ id }) => id)), lastRequestDatetime: LessThan(cutoff) }));
       purged += result.affected ?? 0;
       for (const { id, userId } of expired) this.emit({ type: 'device.revoked', deviceId: id, userId, at: new Date(now), reason: 'expired' });
@@ -416,7 +419,7 @@ export class DevicesService {
     );
     const evicted = devices.map(({ id }) => id).filter((id) => id !== keepId).slice(limit - 1);
     if (evicted.length === 0) return;
-    for (const id of evicted) this.cache.delete(id);
+    this.invalidate(evicted);
     await this.store(() => this.devices.delete({ id: In(evicted), userId }));
     const at = new Date(this.clock.now());
     for (const id of evicted) this.emit({ type: 'device.revoked', deviceId: id, userId, at, reason: 'evicted' });
@@ -426,6 +429,7 @@ export class DevicesService {
     const devices = await this.store(() => this.devices.find({ where: { userId }, select: { id: true } }));
     const ids = devices.map(({ id }) => id).filter((id) => id !== keepDeviceId);
     this.cache.deleteUser(userId, keepDeviceId);
+    this.invalidate(ids);
     if (ids.length === 0) return 0;
     const result = await this.store(() => this.devices.delete({ id: In(ids), userId }));
     const at = new Date(this.clock.now());
@@ -447,9 +451,15 @@ export class DevicesService {
 
   /** Deletes a device whatever its owner, forgets its key, and says why. */
   private async forget(row: Pick<DeviceState, 'id' | 'userId'>, reason: DeviceRevokedReason, now: number): Promise<void> {
-    this.cache.delete(row.id);
+    this.invalidate([row.id]);
     const result = await this.store(() => this.devices.delete({ id: row.id }));
     if (result.affected) this.emit({ type: 'device.revoked', deviceId: row.id, userId: row.userId, at: new Date(now), reason });
+  }
+
+  /** Drops devices from this instance's cache and tells the other instances to do the same. */
+  private invalidate(deviceIds: readonly number[]): void {
+    for (const id of deviceIds) this.cache.delete(id);
+    this.revocations.publish(deviceIds);
   }
 
   private isExpired(device: Pick<CachedDevice, 'lastRequestMs' | 'createdMs'>, now: number): boolean {

@@ -1,5 +1,12 @@
 export { Device, DeviceRecord, deviceEntityFor, PostgresDevice } from './device.entity.js';
 export { type CachedDevice, DeviceCache } from './device-cache.js';
+export {
+  type DeviceRevocations,
+  type JwtDevicesRedisOptions,
+  LocalDeviceRevocations,
+  RedisDeviceRevocations,
+  type RevokedDevices,
+} from './device-revocations.js';
 export { DeviceJwtStrategy, type StrategyRequest } from './device-jwt.strategy.js';
 export { DevicesController } from './devices.controller.js';
 export {
@@ -18,6 +25,7 @@ export {
   DEVICE_ID_HEADER,
   DEVICE_MODEL_HEADER,
   DEVICE_REPOSITORY,
+  DEVICE_REVOCATIONS,
   DEVICE_TABLE,
   JWT_DEVICES_OPTIONS,
   JWT_DEVICES_STRATEGY,

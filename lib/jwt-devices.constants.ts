@@ -31,3 +31,6 @@ export const JWT_DEVICES_OPTIONS = Symbol('JWT_DEVICES_OPTIONS');
 
 /** Injection token of the TypeORM `Repository<Device>` of the data source the module was given. */
 export const DEVICE_REPOSITORY = Symbol('JWT_DEVICES_DEVICE_REPOSITORY');
+
+/** Injection token of the `DeviceRevocations` transport that tells other instances about revoked devices. */
+export const DEVICE_REVOCATIONS = Symbol('JWT_DEVICES_DEVICE_REVOCATIONS');

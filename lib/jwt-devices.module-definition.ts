@@ -7,10 +7,16 @@ import { DeviceJwtStrategy } from './device-jwt.strategy.js';
 import { DevicesController } from './devices.controller.js';
 import { DevicesService } from './devices.service.js';
 import { JwtDevicesClock } from './jwt-devices.clock.js';
-import { DEVICE_REPOSITORY, JWT_DEVICES_OPTIONS } from './jwt-devices.constants.js';
+import { DEVICE_REPOSITORY, DEVICE_REVOCATIONS, JWT_DEVICES_OPTIONS } from './jwt-devices.constants.js';
+import { type DeviceRevocations, LocalDeviceRevocations, RedisDeviceRevocations } from './device-revocations.js';
 import { JwtDevicesError } from './jwt-devices.errors.js';
 import { JwtDevicesGuard } from './jwt-devices.guard.js';
-import { type JwtDevicesModuleExtras, type JwtDevicesModuleOptions, resolveJwtDevicesOptions } from './jwt-devices.options.js';
+import {
+  type JwtDevicesModuleExtras,
+  type JwtDevicesModuleOptions,
+  type ResolvedJwtDevicesOptions,
+  resolveJwtDevicesOptions,
+} from './jwt-devices.options.js';
 import { PermanentTokenGuard } from './permanent-token.guard.js';
 import { PermanentTokenStrategy } from './permanent-token.strategy.js';
 import { PermittedHeadersGuard } from './permitted-headers.guard.js';
@@ -41,6 +47,7 @@ function withRegistrations(definition: DynamicModule, extras: JwtDevicesModuleEx
   const providers: Provider[] = [
     { provide: JWT_DEVICES_OPTIONS, useFactory: resolveJwtDevicesOptions, inject: [JWT_DEVICES_MODULE_OPTIONS] },
     { provide: DEVICE_REPOSITORY, useFactory: deviceRepository, inject: [getDataSourceToken(dataSource)] },
+    { provide: DEVICE_REVOCATIONS, useFactory: deviceRevocations, inject: [JWT_DEVICES_OPTIONS] },
     JwtDevicesClock,
     DevicesService,
     DeviceJwtStrategy,
@@ -65,6 +72,11 @@ function withRegistrations(definition: DynamicModule, extras: JwtDevicesModuleEx
       PermanentTokenGuard,
     ],
   };
+}
+
+/** Redis pub/sub when the `redis` option is set; otherwise revocations stay on this instance. */
+async function deviceRevocations(options: ResolvedJwtDevicesOptions): Promise<DeviceRevocations> {
+  return options.redis ? RedisDeviceRevocations.create(options.redis) : new LocalDeviceRevocations();
 }
 
 /** The device repository of the app's DataSource, with the entity for its database. */

@@ -1,6 +1,7 @@
 import { describeValue, JwtDevicesOptionsError } from './jwt-devices.errors.js';
 import { type Duration, parseDuration } from './duration.js';
 import type { JwtDevicesEvent } from './jwt-devices.events.js';
+import type { JwtDevicesRedisOptions } from './device-revocations.js';
 
 /**
  * How the module reaches the app's users. The module never owns a user table: it stores only the id
@@ -131,6 +132,14 @@ export interface JwtDevicesModuleOptions {
    * `onEvent: (event) => emitter.emit(event.type, event)`.
    */
   onEvent?: (event: JwtDevicesEvent) => void | Promise<void>;
+
+  /**
+   * Share revocations between app instances over Redis pub/sub (needs the `ioredis` package): a device
+   * logged out on one instance is refused on every other at once, not after `deviceCacheTtl`. When
+   * Redis is unreachable, requests go on and the `deviceCacheTtl` bound applies until it is back.
+   * @default null (one instance, or the deviceCacheTtl bound)
+   */
+  redis?: JwtDevicesRedisOptions | null;
 }
 
 /**
@@ -186,6 +195,7 @@ export interface ResolvedJwtDevicesOptions {
   readonly permanentTokenMaxAge: number | null;
   readonly devicesPerUser: number | null;
   readonly onEvent: ((event: JwtDevicesEvent) => void | Promise<void>) | null;
+  readonly redis: Readonly<JwtDevicesRedisOptions> | null;
 }
 
 /** Defaults of every optional setting, as documented on {@link JwtDevicesModuleOptions}. */
@@ -200,6 +210,7 @@ export const JWT_DEVICES_DEFAULTS = Object.freeze({
   permanentTokenReuseInterval: '10s',
   permanentTokenMaxAge: null,
   devicesPerUser: null,
+  redis: null,
 } as const satisfies Partial<JwtDevicesModuleOptions>);
 
 const MIN_SECRET_LENGTH = 32;
@@ -273,7 +284,28 @@ export function resolveJwtDevicesOptions(raw: JwtDevicesModuleOptions): Resolved
     permanentTokenMaxAge,
     devicesPerUser,
     onEvent: options.onEvent ?? null,
+    redis: resolveRedis(options.redis),
   });
+}
+
+function resolveRedis(redis: JwtDevicesRedisOptions | null | undefined): Readonly<JwtDevicesRedisOptions> | null {
+  if (redis === null || redis === undefined) return null;
+  if (typeof redis !== 'object' || typeof redis.url !== 'string') {
+    throw new JwtDevicesOptionsError('redis', 'must be { url: "redis://host:6379" } or null.');
+  }
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(redis.url).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== 'redis:' && protocol !== 'rediss:') {
+    throw new JwtDevicesOptionsError('redis.url', 'must be a URL such as redis://127.0.0.1:6379 (or rediss:// for TLS).');
+  }
+  if (redis.channel !== undefined && (typeof redis.channel !== 'string' || redis.channel === '')) {
+    throw new JwtDevicesOptionsError('redis.channel', 'must be a non-empty string when given.');
+  }
+  return Object.freeze({ ...redis });
 }
 
 function resolveUsers(users: JwtDevicesUsers | undefined): ResolvedJwtDevicesOptions['users'] {

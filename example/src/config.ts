@@ -18,6 +18,7 @@ export interface ExampleConfig {
     | 'permanentTokenReuseInterval'
     | 'permanentTokenMaxAge'
     | 'devicesPerUser'
+    | 'redis'
   >;
 }
 
@@ -40,6 +41,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig 
       permanentTokenReuseInterval: readDuration(env.JWT_PERMANENT_TOKEN_REUSE_INTERVAL),
       permanentTokenMaxAge: readDuration(env.JWT_PERMANENT_TOKEN_MAX_AGE),
       devicesPerUser: readCount('JWT_DEVICES_PER_USER', env.JWT_DEVICES_PER_USER),
+      redis: env.REDIS_URL ? { url: env.REDIS_URL } : undefined,
     },
   };
 }

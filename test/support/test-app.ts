@@ -31,8 +31,10 @@ export interface TestAppSetup {
   /** Static registration choices. */
   extras?: JwtDevicesModuleExtras;
   form?: RegistrationForm;
-  /** The database to use; default: the Vitest project's (TEST_DATABASE). */
+  /** The database to use; default: a fresh one of the Vitest project's kind (TEST_DATABASE). */
   database?: DatabaseKind;
+  /** An existing database to share with another app (two instances of one app); not dropped on close. */
+  sharedDatabase?: TestDatabase;
   /**
    * TypeORM options merged over the database's (e.g. a proxy's host and port, pool timeouts, a query
    * logger). The fresh database is still created and dropped on the real server.
@@ -132,12 +134,13 @@ export async function createTestApp(setup: TestAppSetup = {}): Promise<TestApp> 
   const users = new TestUsers();
   const clock = new FakeClock();
   const dataSourceName = setup.extras?.dataSource;
-  const database = await createTestDatabase(setup.database);
+  const database = setup.sharedDatabase ?? (await createTestDatabase(setup.database));
+  const dropDatabase = () => (setup.sharedDatabase ? Promise.resolve() : database.drop());
   let app: INestApplication;
   try {
     app = await bootstrap(setup, users, clock, database);
   } catch (error) {
-    await database.drop();
+    await dropDatabase();
     throw error;
   }
   const dataSource = app.get<DataSource>(getDataSourceToken(dataSourceName));
@@ -153,7 +156,7 @@ export async function createTestApp(setup: TestAppSetup = {}): Promise<TestApp> 
     devices: () => dataSource.getRepository(deviceEntity).find({ order: { id: 'ASC' } }),
     async close() {
       await app.close();
-      await database.drop();
+      await dropDatabase();
     },
   };
 }
