@@ -8,7 +8,7 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import { In, LessThan, type Repository } from 'typeorm';
+import { type FindOptionsWhere, In, LessThan, type Repository } from 'typeorm';
 import { type CachedDevice, DeviceCache } from './device-cache.js';
 import type { DeviceRecord } from './device.entity.js';
 import type { DeviceRevokedReason, JwtDevicesEvent } from './jwt-devices.events.js';
@@ -127,7 +127,7 @@ export class DevicesService {
   ) {
     this.plainJwtKey = createSecretKey(options.jwtSecret);
     this.cache = new DeviceCache(options.deviceCacheSize, options.deviceCacheTtl);
-    revocations.subscribe((revoked) => (revoked === 'all' ? this.cache.clear() : revoked.forEach((id) => this.cache.delete(id))));
+    revocations.subscribe((revoked) => (revoked === 'all' ? this.cache.clear() : revoked.forEach((id) => this.cache.revoke(id))));
   }
 
   /**
@@ -161,6 +161,7 @@ export class DevicesService {
     const jwtSecret = generateDeviceSecret();
     const { name, details } = describeDevice(request?.headers);
     const created = new Date(now);
+    const ticket = this.cache.ticket();
     const inserted = await this.store(() =>
       this.devices.insert({
         userId: String(userId),
@@ -174,7 +175,7 @@ export class DevicesService {
     );
     const id = Number(inserted.identifiers[0]?.id);
     const key = deriveDeviceKey(this.options.jwtSecret, jwtSecret);
-    this.cache.set({ id, userId: String(userId), key, lastRequestMs: now, createdMs: now }, now);
+    this.cache.set({ id, userId: String(userId), key, lastRequestMs: now, createdMs: now }, now, ticket);
     this.emit({ type: 'device.created', deviceId: id, userId: String(userId), at: created, name });
     if (this.options.devicesPerUser !== null) await this.evictBeyondLimit(String(userId), id, this.options.devicesPerUser);
     return { token: this.signFor(user, userId, id, key, now), permanent_token: permanentToken, device_id: id };
@@ -201,12 +202,10 @@ export class DevicesService {
       let cached = this.cache.get(id, now);
       if (cached === undefined || this.isExpired(cached, now)) {
         // Cold, stale, or expired as far as this instance knows: the row decides.
+        const ticket = this.cache.ticket();
         const row = await this.store(() => this.devices.findOne({ where: { id }, select: DEVICE_STATE }));
-        cached = row ? this.remember(row, now) : undefined;
-        if (cached === undefined || this.isExpired(cached, now)) {
-          this.cache.delete(id);
-          throw new UnauthorizedException(INVALID_TOKEN);
-        }
+        cached = row ? this.remember(row, now, ticket) : undefined;
+        if (cached === undefined || this.isExpired(cached, now)) throw new UnauthorizedException(INVALID_TOKEN);
       }
       device = { id, userId: cached.userId };
       key = cached.key;
@@ -240,6 +239,7 @@ export class DevicesService {
     if (!permanentToken) throw new BadRequestException('The Permanent-Token header is required.');
     if (permanentToken.length > MAX_PERMANENT_TOKEN_LENGTH) throw new BadRequestException('Invalid permanent token.');
     const hash = hashPermanentToken(permanentToken);
+    const ticket = this.cache.ticket();
     let row = await this.store(() => this.devices.findOne({ where: { permanentTokenHash: hash }, select: DEVICE_STATE }));
     if (!row && this.options.permanentTokenRotation) {
       row = await this.store(() => this.devices.findOne({ where: { previousTokenHash: hash }, select: DEVICE_STATE }));
@@ -247,7 +247,8 @@ export class DevicesService {
     if (!row) throw new BadRequestException('Invalid permanent token.');
 
     const now = this.clock.now();
-    let cached = this.remember(row, now);
+    const cached = this.remember(row, now, ticket);
+    if (cached === undefined) throw new BadRequestException('Invalid permanent token.'); // revoked while we read it
     if (this.isExpired(cached, now)) {
       await this.forget(row, 'expired', now);
       throw new BadRequestException('Permanent token has expired; log in again.');
@@ -331,9 +332,7 @@ export class DevicesService {
    */
   async revoke(userId: string, deviceId: number): Promise<boolean> {
     if (!isStorableId(deviceId)) return false;
-    this.invalidate([deviceId]);
-    const result = await this.store(() => this.devices.delete({ id: deviceId, userId }));
-    const revoked = (result.affected ?? 0) > 0;
+    const revoked = (await this.deleteDevices([deviceId], { id: deviceId, userId })) > 0;
     if (revoked) this.emit({ type: 'device.revoked', deviceId, userId, at: new Date(this.clock.now()), reason: 'logout' });
     return revoked;
   }
@@ -369,9 +368,8 @@ export class DevicesService {
         }),
       );
       if (expired.length === 0) break;
-      this.invalidate(expired.map(({ id }) => id));
-      const result = await this.store(() => this.devices.delete({ id: In(expired.map(({ id }) => id)), lastRequestDatetime: LessThan(cutoff) }));
-      purged += result.affected ?? 0;
+      const ids = expired.map(({ id }) => id);
+      purged += await this.deleteDevices(ids, { id: In(ids), lastRequestDatetime: LessThan(cutoff) });
       for (const { id, userId } of expired) this.emit({ type: 'device.revoked', deviceId: id, userId, at: new Date(now), reason: 'expired' });
       if (expired.length < batchSize) break;
     }
@@ -419,8 +417,7 @@ export class DevicesService {
     );
     const evicted = devices.map(({ id }) => id).filter((id) => id !== keepId).slice(limit - 1);
     if (evicted.length === 0) return;
-    this.invalidate(evicted);
-    await this.store(() => this.devices.delete({ id: In(evicted), userId }));
+    await this.deleteDevices(evicted, { id: In(evicted), userId });
     const at = new Date(this.clock.now());
     for (const id of evicted) this.emit({ type: 'device.revoked', deviceId: id, userId, at, reason: 'evicted' });
   }
@@ -428,17 +425,18 @@ export class DevicesService {
   private async revokeMany(userId: string, keepDeviceId: number | null, reason: DeviceRevokedReason): Promise<number> {
     const devices = await this.store(() => this.devices.find({ where: { userId }, select: { id: true } }));
     const ids = devices.map(({ id }) => id).filter((id) => id !== keepDeviceId);
-    this.cache.deleteUser(userId, keepDeviceId);
-    this.invalidate(ids);
     if (ids.length === 0) return 0;
-    const result = await this.store(() => this.devices.delete({ id: In(ids), userId }));
+    const deleted = await this.deleteDevices(ids, { id: In(ids), userId });
     const at = new Date(this.clock.now());
     for (const id of ids) this.emit({ type: 'device.revoked', deviceId: id, userId, at, reason });
-    return result.affected ?? ids.length;
+    return deleted;
   }
 
-  /** Caches what a freshly read row says, replacing any older entry. */
-  private remember(row: DeviceState, now: number): CachedDevice {
+  /**
+   * Caches what a row read after `ticket` says.
+   * @returns `undefined` when the device was revoked while the row was being read.
+   */
+  private remember(row: DeviceState, now: number, ticket: number): CachedDevice | undefined {
     const cached = this.cache.get(row.id, now);
     const lastRequestMs = row.lastRequestDatetime.getTime();
     if (cached !== undefined && cached.userId === row.userId) {
@@ -446,20 +444,29 @@ export class DevicesService {
       return cached;
     }
     const key = deriveDeviceKey(this.options.jwtSecret, row.jwtSecret);
-    return this.cache.set({ id: row.id, userId: row.userId, key, lastRequestMs, createdMs: row.created.getTime() }, now);
+    return this.cache.set({ id: row.id, userId: row.userId, key, lastRequestMs, createdMs: row.created.getTime() }, now, ticket);
   }
 
   /** Deletes a device whatever its owner, forgets its key, and says why. */
   private async forget(row: Pick<DeviceState, 'id' | 'userId'>, reason: DeviceRevokedReason, now: number): Promise<void> {
-    this.invalidate([row.id]);
-    const result = await this.store(() => this.devices.delete({ id: row.id }));
-    if (result.affected) this.emit({ type: 'device.revoked', deviceId: row.id, userId: row.userId, at: new Date(now), reason });
+    if (await this.deleteDevices([row.id], { id: row.id })) this.emit({ type: 'device.revoked', deviceId: row.id, userId: row.userId, at: new Date(now), reason });
   }
 
-  /** Drops devices from this instance's cache and tells the other instances to do the same. */
-  private invalidate(deviceIds: readonly number[]): void {
-    for (const id of deviceIds) this.cache.delete(id);
-    this.revocations.publish(deviceIds);
+  /**
+   * Deletes devices (`where` says which of `deviceIds` may go) and makes every instance forget them.
+   * The cache is told before the delete, so the next request already misses it, and again once the
+   * delete is done, so a read that began before the row was gone cannot cache it back; the other
+   * instances are told after, for the same reason.
+   * @returns how many rows were deleted.
+   */
+  private async deleteDevices(deviceIds: readonly number[], where: FindOptionsWhere<DeviceRecord>): Promise<number> {
+    for (const id of deviceIds) this.cache.revoke(id);
+    try {
+      return (await this.store(() => this.devices.delete(where))).affected ?? 0;
+    } finally {
+      for (const id of deviceIds) this.cache.revoke(id);
+      this.revocations.publish(deviceIds);
+    }
   }
 
   private isExpired(device: Pick<CachedDevice, 'lastRequestMs' | 'createdMs'>, now: number): boolean {

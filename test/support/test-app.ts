@@ -1,4 +1,5 @@
 import { Controller, Get, type INestApplication, Inject, Injectable, type LoggerService, Module, Post, UseGuards } from '@nestjs/common';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { getDataSourceToken, TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import request from 'supertest';
@@ -181,8 +182,25 @@ async function bootstrap(setup: TestAppSetup, users: TestUsers, clock: FakeClock
     .overrideProvider(JwtDevicesClock)
     .useValue(clock)
     .compile();
-  const app = moduleRef.createNestApplication({ logger: setup.logger ?? ['error', 'warn'] });
+  const logger = setup.logger ?? ['error', 'warn'];
+  if (currentHttpAdapter() === 'fastify') {
+    const app = moduleRef.createNestApplication<NestFastifyApplication>(fastifyAdapter(), { logger });
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    return app;
+  }
+  const app = moduleRef.createNestApplication({ logger });
   return app.init();
+}
+
+/** The HTTP adapter of the running Vitest project: `express` (default) or `fastify` (TEST_HTTP_ADAPTER). */
+export function currentHttpAdapter(): 'express' | 'fastify' {
+  return process.env.TEST_HTTP_ADAPTER === 'fastify' ? 'fastify' : 'express';
+}
+
+/** A Fastify adapter as README tells users to make one: trailing slashes optional, as on Express. */
+export function fastifyAdapter(): FastifyAdapter {
+  return new FastifyAdapter({ routerOptions: { ignoreTrailingSlash: true } });
 }
 
 /** Logs `user` in and returns the response body. */

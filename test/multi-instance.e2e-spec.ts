@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, currentDatabaseKind, type TestDatabase } from './support/databases.js';
+import { SECOND } from './support/fake-clock.js';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { ALICE, createTestApp, login, type TestApp } from './support/test-app.js';
+
+const REDIS = { host: process.env.TEST_REDIS_HOST ?? '127.0.0.1', port: Number(process.env.TEST_REDIS_PORT ?? 6379) };
+const kind = currentDatabaseKind();
+
+function redisReachable(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ ...REDIS, timeout: 1_000 });
+    const settle = (up: boolean) => {
+      socket.destroy();
+      resolve(up);
+    };
+    socket.once('connect', () => settle(true)).once('error', () => settle(false)).once('timeout', () => settle(false));
+  });
+}
+const redisUp = await redisReachable();
+if (!redisUp && process.env.CI) throw new Error(`CI=true but Redis is not reachable at ${REDIS.host}:${REDIS.port}.`);
+
+/** Polls until `check` is true; returns how long it took, or throws after `deadlineMs`. */
+async function within(deadlineMs: number, check: () => Promise<boolean>): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < deadlineMs) {
+    if (await check()) return performance.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`not within ${deadlineMs} ms`);
+}
+
+// Two instances of one app must share a database: SQLite in memory cannot.
+describe.runIf(kind !== 'sqlite' && redisUp)(`two app instances sharing ${kind} and Redis (needs a network database and Redis)`, () => {
+  let database: TestDatabase;
+  let apps: TestApp[] = [];
+  let proxy: TcpProxy | undefined;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    return () => database.drop();
+  });
+  afterEach(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+    await proxy?.close();
+    apps = [];
+    proxy = undefined;
+  });
+
+  async function instances(redisPort: number) {
+    const redis = { url: `redis://${REDIS.host}:${redisPort}`, channel: `jwt-devices-test-${randomBytes(6).toString('hex')}` };
+    const options = { redis, deviceCacheTtl: '5s' as const };
+    const a = await createTestApp({ sharedDatabase: database, options });
+    const b = await createTestApp({ sharedDatabase: database, options });
+    apps.push(a, b);
+    return [a, b] as const;
+  }
+  const me = (app: TestApp, token: string) => app.http.get('/me').set('Authorization', `JWT ${token}`);
+
+  it('a device logged out on A is refused on B within 100 ms', async () => {
+    const [a, b] = await instances(REDIS.port);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // both subscribed
+    const body = await login(a, ALICE);
+    expect((await me(b, body.token)).status).toBe(200); // B caches the device
+    await a.http.delete('/device-logout/').set({ Authorization: `JWT ${body.token}`, 'Device-Id': String(body.device_id) }).expect(204);
+    const took = await within(100, async () => (await me(b, body.token)).status === 401);
+    expect(took).toBeLessThan(100);
+  });
+
+  it('with Redis cut, B refuses within deviceCacheTtl, no request fails, and revocations are immediate again once it is back', async () => {
+    proxy = await startTcpProxy(REDIS);
+    const [a, b] = await instances(proxy.port);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const first = await login(a, ALICE);
+    const second = await login(a, ALICE);
+    await me(b, first.token).expect(200);
+    await me(b, second.token).expect(200);
+
+    proxy.cut();
+    await a.http.delete('/device-logout/').set({ Authorization: `JWT ${first.token}`, 'Device-Id': String(first.device_id) }).expect(204);
+    expect((await me(b, first.token)).status).toBe(200); // B has not heard: the documented bound applies
+    b.clock.advance(5 * SECOND + 1);
+    expect((await me(b, first.token)).status).toBe(401); // within deviceCacheTtl
+    expect((await me(b, second.token)).status).toBe(200);
+
+    proxy.restore();
+    // B reconnects by itself; then a logout on A reaches it at once again.
+    await me(b, second.token).expect(200);
+    let probe = await login(a, ALICE);
+    await me(b, probe.token).expect(200);
+    await within(10_000, async () => {
+      await a.http.delete(`/devices/${probe.device_id}/`).set('Authorization', `JWT ${second.token}`);
+      const refused = (await me(b, probe.token)).status === 401;
+      if (!refused) {
+        probe = await login(a, ALICE);
+        await me(b, probe.token).expect(200);
+      }
+      return refused;
+    });
+    // Nothing lost: the surviving device still works on both.
+    expect((await me(a, second.token)).status).toBe(200);
+    expect((await me(b, second.token)).status).toBe(200);
+    expect((await a.devices()).map((d) => d.id)).toContain(second.device_id);
+  });
+});
