@@ -5,6 +5,9 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
 import { DATABASE_SERVERS } from './test/support/databases.js';
 
 const E2E = ['test/**/*.e2e-spec.ts'];
+const ADAPTERS = ['express', 'fastify'];
+/** Suites about the database alone: they run once per database, under Express. */
+const DATABASE_ONLY = ['test/migrations.e2e-spec.ts', 'test/migrations-cli.e2e-spec.ts', 'test/scale.e2e-spec.ts', 'test/database-faults.e2e-spec.ts'];
 
 /** Whether a TCP server answers, within a second. */
 function reachable({ host, port }: { host: string; port: number }): Promise<boolean> {
@@ -19,17 +22,24 @@ function reachable({ host, port }: { host: string; port: number }): Promise<bool
 }
 
 /**
- * The e2e suite runs once per database. SQLite always; PostgreSQL and MariaDB when their server
- * answers. Under CI=true a missing server fails the run instead of skipping it.
+ * The e2e suite runs once per database and HTTP adapter. SQLite always; PostgreSQL and MariaDB when
+ * their server answers. Under CI=true a missing server fails the run instead of skipping it.
  */
 async function databaseProjects(): Promise<TestProjectInlineConfiguration[]> {
-  const projects: TestProjectInlineConfiguration[] = [
-    { extends: true, test: { name: 'e2e:sqlite', include: [...E2E, 'example/**/*.e2e-spec.ts'], env: { TEST_DATABASE: 'sqlite' } } },
-  ];
+  const project = (kind: string, adapter: string, include: string[]): TestProjectInlineConfiguration => ({
+    extends: true,
+    test: {
+      name: `e2e:${kind}${adapter === 'express' ? '' : `:${adapter}`}`,
+      include,
+      exclude: adapter === 'express' ? [] : DATABASE_ONLY,
+      env: { TEST_DATABASE: kind, TEST_HTTP_ADAPTER: adapter },
+    },
+  });
+  const projects = ADAPTERS.map((adapter) => project('sqlite', adapter, [...E2E, 'example/**/*.e2e-spec.ts']));
   for (const kind of ['postgres', 'mariadb'] as const) {
     const server = DATABASE_SERVERS[kind];
     if (await reachable(server)) {
-      projects.push({ extends: true, test: { name: `e2e:${kind}`, include: E2E, env: { TEST_DATABASE: kind } } });
+      projects.push(...ADAPTERS.map((adapter) => project(kind, adapter, E2E)));
     } else if (process.env.CI) {
       throw new Error(`CI=true but ${kind} is not reachable at ${server.host}:${server.port}; start it (see README, "Testing").`);
     } else {

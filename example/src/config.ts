@@ -5,6 +5,7 @@ import type { Duration, JwtDevicesModuleOptions } from 'nestjs-jwt-devices';
 /** Everything the example app reads from its environment, checked once at start-up. */
 export interface ExampleConfig {
   port: number;
+  httpAdapter: 'express' | 'fastify';
   database: TypeOrmModuleOptions;
   jwtSecret: string;
   jwtSecretIsDefault: boolean;
@@ -29,6 +30,7 @@ const DEFAULT_SQLITE_FILE = resolve(import.meta.dirname, '..', 'data', 'example.
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig {
   return {
     port: readPort(env.PORT),
+    httpAdapter: readHttpAdapter(env.HTTP_ADAPTER),
     database: readDatabaseUrl(env.DATABASE_URL),
     jwtSecret: env.JWT_SECRET || DEVELOPMENT_JWT_SECRET,
     jwtSecretIsDefault: !env.JWT_SECRET,
@@ -44,6 +46,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig 
       redis: env.REDIS_URL ? { url: env.REDIS_URL } : undefined,
     },
   };
+}
+
+function readHttpAdapter(value: string | undefined): 'express' | 'fastify' {
+  if (value === undefined || value === '' || value === 'express') return 'express';
+  if (value === 'fastify') return 'fastify';
+  throw new Error(`HTTP_ADAPTER must be express or fastify; got "${value}".`);
 }
 
 function readPort(value: string | undefined): number {

@@ -6,15 +6,25 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { currentHttpAdapter, fastifyAdapter } from '../../test/support/test-app.js';
 import { AppModule } from '../src/app.module.js';
 import { readConfig } from '../src/config.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
+const HTTP_ADAPTER = currentHttpAdapter();
+
 async function startInProcess(env: NodeJS.ProcessEnv): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.register(readConfig({ DATABASE_URL: 'sqlite::memory:', ...env }))],
   }).compile();
+  if (HTTP_ADAPTER === 'fastify') {
+    const app = moduleRef.createNestApplication<NestFastifyApplication>(fastifyAdapter(), { logger: ['error'] });
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    return app;
+  }
   const app = moduleRef.createNestApplication({ logger: ['error'] });
   return app.init();
 }
@@ -58,7 +68,7 @@ describe('example app (in process)', () => {
   });
 });
 
-describe('example app as `npm start` runs it', () => {
+describe(`example app as \`npm start\` runs it (${HTTP_ADAPTER})`, () => {
   let server: ChildProcess | undefined;
   let dataDir: string;
   let baseUrl: string;
@@ -72,6 +82,7 @@ describe('example app as `npm start` runs it', () => {
       env: {
         ...process.env,
         PORT: '0',
+        HTTP_ADAPTER,
         DATABASE_URL: `sqlite:${join(dataDir, 'app.sqlite')}`,
         JWT_EXPIRATION_DELTA: '2s',
         NO_COLOR: '1',

@@ -1,4 +1,4 @@
-import { Controller, Get, type INestApplication, Inject, Injectable, type LoggerService, Module, Post, UseGuards } from '@nestjs/common';
+import { Controller, Get, type INestApplication, Inject, Injectable, type LoggerService, type LogLevel, Module, Post, UseGuards } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { getDataSourceToken, TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
@@ -182,7 +182,7 @@ async function bootstrap(setup: TestAppSetup, users: TestUsers, clock: FakeClock
     .overrideProvider(JwtDevicesClock)
     .useValue(clock)
     .compile();
-  const logger = setup.logger ?? ['error', 'warn'];
+  const logger: LoggerService | LogLevel[] = setup.logger ?? ['error', 'warn'];
   if (currentHttpAdapter() === 'fastify') {
     const app = moduleRef.createNestApplication<NestFastifyApplication>(fastifyAdapter(), { logger });
     await app.init();
