@@ -37,11 +37,11 @@ export abstract class DeviceRecord {
   jwtSecret!: string;
 
   /** `X-Device-Model` if the client sent one, else its `User-Agent`; at most 255 characters. */
-  @Column({ type: 'varchar', length: 255, default: '' })
+  @Column({ type: 'varchar', length: 255 })
   name!: string;
 
   /** The `User-Agent` when `name` came from `X-Device-Model`, else empty; at most 255 characters. */
-  @Column({ type: 'varchar', length: 255, default: '' })
+  @Column({ type: 'varchar', length: 255 })
   details!: string;
 
   /** When the device logged in. */

@@ -1,0 +1,76 @@
+import type { Logger as TypeOrmLogger } from 'typeorm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MINUTE } from './support/fake-clock.js';
+import { createTestApp, login, type TestApp } from './support/test-app.js';
+
+/** Counts the SQL statements TypeORM sends while `counting` is on. */
+class QueryCounter implements TypeOrmLogger {
+  queries: string[] = [];
+  counting = false;
+  logQuery(query: string): void {
+    if (this.counting) this.queries.push(query);
+  }
+  logQueryError(): void {}
+  logQuerySlow(): void {}
+  logSchemaBuild(): void {}
+  logMigration(): void {}
+  log(): void {}
+
+  async during(work: () => Promise<unknown>): Promise<string[]> {
+    this.queries = [];
+    this.counting = true;
+    try {
+      await work();
+    } finally {
+      this.counting = false;
+    }
+    return this.queries.filter((query) => !/^(START TRANSACTION|BEGIN|COMMIT|SELECT VERSION\(\)|SET )/i.test(query.trim()));
+  }
+}
+
+let t: TestApp;
+afterEach(() => t?.close());
+
+const kinds = (queries: string[]) => queries.map((query) => query.trim().split(/\s+/)[0]!.toUpperCase());
+
+describe('query budget (the module’s own queries; the test app’s users live in memory)', () => {
+  it('a warm authenticated request costs no query; a cold one, one read by primary key', async () => {
+    const counter = new QueryCounter();
+    t = await createTestApp({ typeorm: { logger: counter, logging: true } });
+    const body = await login(t);
+    const warm = await counter.during(() => t.http.get('/me').set('Authorization', `JWT ${body.token}`).expect(200));
+    expect(warm).toEqual([]);
+
+    t.clock.advance(5_001); // past deviceCacheTtl: the row is read again
+    const cold = await counter.during(() => t.http.get('/me').set('Authorization', `JWT ${body.token}`).expect(200));
+    expect(kinds(cold)).toEqual(['SELECT']);
+    expect(cold[0]).toMatch(/"?id"?\s*=|`id`\s*=/);
+  });
+
+  it('a refresh costs one read, plus one conditional write only once the accuracy window has passed', async () => {
+    const counter = new QueryCounter();
+    t = await createTestApp({ typeorm: { logger: counter, logging: true } });
+    const body = await login(t);
+    const refresh = () => t.http.post('/device-refresh-token/').set('Permanent-Token', body.permanent_token).expect(200);
+
+    t.clock.advance(10 * MINUTE);
+    expect(kinds(await counter.during(refresh))).toEqual(['SELECT']);
+    t.clock.advance(30 * MINUTE);
+    expect(kinds(await counter.during(refresh))).toEqual(['SELECT', 'UPDATE']);
+  });
+
+  it('a login costs one insert (the app’s own credential check aside)', async () => {
+    const counter = new QueryCounter();
+    t = await createTestApp({ typeorm: { logger: counter, logging: true } });
+    const queries = await counter.during(() => login(t));
+    expect(kinds(queries)).toEqual(['INSERT']);
+  });
+
+  it('a rotating refresh costs one read and one conditional write', async () => {
+    const counter = new QueryCounter();
+    t = await createTestApp({ typeorm: { logger: counter, logging: true }, options: { permanentTokenRotation: true } });
+    const body = await login(t);
+    const queries = await counter.during(() => t.http.post('/device-refresh-token/').set('Permanent-Token', body.permanent_token).expect(200));
+    expect(kinds(queries)).toEqual(['SELECT', 'UPDATE']);
+  });
+});
