@@ -57,3 +57,4 @@ export { PassportStrategyGuard, type PassportStrategyLike } from './passport-str
 export { PermanentTokenGuard } from './permanent-token.guard.js';
 export { PermanentTokenStrategy } from './permanent-token.strategy.js';
 export { PermittedHeadersGuard } from './permitted-headers.guard.js';
+export { addJwtDevicesToOpenApi, type JwtDevicesOpenApiOptions, type OpenApiDocumentLike } from './jwt-devices.openapi.js';

@@ -1,0 +1,84 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { afterEach, describe, expect, it } from 'vitest';
+import { addJwtDevicesToOpenApi } from '../lib/index.js';
+import { createTestApp, type TestApp } from './support/test-app.js';
+
+let t: TestApp;
+afterEach(() => t?.close());
+
+type Operation = {
+  parameters?: { name: string; in: string; required: boolean }[];
+  requestBody?: { content: Record<string, { schema: { $ref?: string } }> };
+  responses: Record<string, unknown>;
+  security?: unknown[];
+};
+
+async function document(options: Parameters<typeof addJwtDevicesToOpenApi>[1] = {}, extras = {}) {
+  t = await createTestApp({ extras });
+  const generated = SwaggerModule.createDocument(t.app, new DocumentBuilder().setTitle('test').build());
+  return addJwtDevicesToOpenApi(generated as never, options) as unknown as {
+    paths: Record<string, Record<string, Operation>>;
+    components: { schemas: Record<string, { properties: Record<string, unknown>; required?: string[] }>; securitySchemes: Record<string, unknown> };
+  };
+}
+
+const CONTRACT: [string, string, string[]][] = [
+  ['/auth-token/', 'post', ['200', '400']],
+  ['/device-refresh-token/', 'post', ['200', '400']],
+  ['/device-logout/', 'delete', ['204', '400', '401', '404']],
+  ['/devices/', 'get', ['200', '401']],
+  ['/devices/', 'delete', ['204', '401']],
+  ['/devices/others/', 'delete', ['204', '401']],
+  ['/devices/{id}/', 'delete', ['204', '400', '401', '404']],
+  ['/devices/{id}/', 'patch', ['200', '400', '401', '404']],
+];
+
+describe('OpenAPI document (with @nestjs/swagger)', () => {
+  it('has every module route with its responses, and no bare duplicate Swagger made of them', async () => {
+    const doc = await document();
+    for (const [path, method, statuses] of CONTRACT) {
+      const operation = doc.paths[path]?.[method];
+      expect(operation, `${method} ${path}`).toBeDefined();
+      expect(Object.keys(operation!.responses).sort()).toEqual(statuses.sort());
+      expect(doc.paths[path.slice(0, -1)]?.[method], `bare ${method} ${path}`).toBeUndefined();
+    }
+    expect(doc.paths['/me']?.get).toBeDefined(); // the app's own routes stay
+  });
+
+  it('documents headers, bodies, schemas and the JWT security scheme', async () => {
+    const doc = await document();
+    const params = (path: string, method: string) =>
+      Object.fromEntries((doc.paths[path]![method]!.parameters ?? []).map((p) => [`${p.in}:${p.name}`, p.required]));
+    expect(params('/auth-token/', 'post')).toEqual({ 'header:X-Device-Model': false, 'header:User-Agent': false });
+    expect(params('/device-refresh-token/', 'post')).toEqual({ 'header:Permanent-Token': true });
+    expect(params('/device-logout/', 'delete')).toEqual({ 'header:Device-Id': true });
+    expect(params('/devices/{id}/', 'delete')).toEqual({ 'path:id': true });
+    expect(doc.paths['/auth-token/']!.post!.requestBody!.content['application/json']!.schema.$ref).toBe('#/components/schemas/JwtDevicesLoginRequest');
+    expect(doc.components.schemas.JwtDevicesLoginRequest!.required).toEqual(['username', 'password']);
+    expect(Object.keys(doc.components.schemas.JwtDevicesLoginResponse!.properties)).toEqual(['token', 'permanent_token', 'device_id']);
+    expect(Object.keys(doc.components.schemas.JwtDevicesDevice!.properties)).toEqual(
+      expect.arrayContaining(['id', 'created', 'name', 'details', 'last_request_datetime', 'current']),
+    );
+    expect(doc.components.schemas.JwtDevicesRefreshResponse!.required).toEqual(['token']);
+    expect(doc.components.securitySchemes.jwtDevices).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    expect(doc.paths['/devices/']!.get!.security).toEqual([{ jwtDevices: [] }]);
+    expect(doc.paths['/auth-token/']!.post!.security).toBeUndefined();
+  });
+
+  it('follows the route prefix and documents rotation', async () => {
+    const doc = await document({ path: 'api', rotation: true }, { path: 'api' });
+    expect(doc.paths['/api/auth-token/']?.post).toBeDefined();
+    expect(doc.paths['/api/auth-token']).toBeUndefined();
+    expect(doc.paths['/auth-token/']).toBeUndefined();
+    expect(doc.components.schemas.JwtDevicesRefreshResponse!.required).toEqual(['token', 'permanent_token']);
+  });
+
+  it('is optional: no file of the module imports @nestjs/swagger', () => {
+    const lib = join(import.meta.dirname, '..', 'lib');
+    const sources = readdirSync(lib, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts'));
+    expect(sources.length).toBeGreaterThan(10);
+    for (const file of sources) expect(readFileSync(join(lib, file), 'utf8'), file).not.toMatch(/from ['"]@nestjs\/swagger['"]/);
+  });
+});
