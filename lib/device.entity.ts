@@ -1,5 +1,8 @@
 import { Column, type ColumnOptions, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { DEVICE_TABLE } from './jwt-devices.constants.js';
+
+/** Collation of `user_id` on MySQL and MariaDB: byte-wise, so `Alice` and `alice` are two users. */
+export const MYSQL_BINARY_COLLATION = 'utf8mb4_bin';
 import { JwtDevicesError } from './jwt-devices.errors.js';
 
 /**
@@ -8,19 +11,16 @@ import { JwtDevicesError } from './jwt-devices.errors.js';
  * here, so deleting the row revokes both at once.
  *
  * TypeORM fixes a column's type when the entity class is declared, and no timestamp type is valid on
- * every database, so the entity comes in two concrete classes: {@link Device} (SQLite, MySQL, MariaDB)
- * and {@link PostgresDevice} (`timestamp with time zone`). `deviceEntityFor(type)` picks one. The
- * shipped migrations create exactly these tables; a test fails when they drift apart.
+ * every database, so the entity comes in one concrete class per database family: {@link Device}
+ * (SQLite), {@link MysqlDevice} (MySQL, MariaDB: `datetime(3)`, and a binary collation on `user_id`, so
+ * user ids that differ only in case never share devices) and {@link PostgresDevice}
+ * (`timestamp with time zone`). `deviceEntityFor(type)` picks one. The shipped migrations create
+ * exactly these tables; a test fails when they drift apart.
  */
 export abstract class DeviceRecord {
   /** Primary key, sent to clients as `device_id`. */
   @PrimaryGeneratedColumn({ type: 'integer' })
   id!: number;
-
-  /** The app's user id, as a string. No foreign key: the module does not own the user table. */
-  @Index('IDX_jwt_devices_device_user_id')
-  @Column({ name: 'user_id', type: 'varchar', length: 255 })
-  userId!: string;
 
   /** SHA-256 (hex) of the current permanent token; the token itself is never stored. */
   @Index('UQ_jwt_devices_device_permanent_token_hash', { unique: true })
@@ -44,6 +44,8 @@ export abstract class DeviceRecord {
   @Column({ type: 'varchar', length: 255 })
   details!: string;
 
+  /** The app's user id, as a string, compared case-sensitively. No foreign key: the module does not own the user table. */
+  abstract userId: string;
   /** When the device logged in. */
   abstract created: Date;
   /** Last refresh, written at most once per `permanentTokenExpirationAccuracy`; expiry counts from it. */
@@ -60,9 +62,34 @@ const timestamp = (type: 'datetime' | 'timestamptz', name: string, nullable = fa
   nullable,
 });
 
-/** The device table on SQLite, MySQL and MariaDB (`datetime(3)`, UTC). */
+/** The user id column; MySQL and MariaDB compare text case-insensitively unless told otherwise. */
+const userIdColumn = (collation?: string): ColumnOptions => ({ name: 'user_id', type: 'varchar', length: 255, ...(collation && { collation }) });
+
+/** The device table on SQLite (`datetime(3)`, UTC). */
 @Entity(DEVICE_TABLE)
 export class Device extends DeviceRecord {
+  @Index('IDX_jwt_devices_device_user_id')
+  @Column(userIdColumn())
+  userId!: string;
+
+  @Column(timestamp('datetime', 'created'))
+  created!: Date;
+
+  @Index('IDX_jwt_devices_device_last_request_datetime')
+  @Column(timestamp('datetime', 'last_request_datetime'))
+  lastRequestDatetime!: Date;
+
+  @Column(timestamp('datetime', 'rotated_at', true))
+  rotatedAt!: Date | null;
+}
+
+/** The device table on MySQL and MariaDB (`datetime(3)`, UTC; `user_id` in `utf8mb4_bin`). */
+@Entity(DEVICE_TABLE)
+export class MysqlDevice extends DeviceRecord {
+  @Index('IDX_jwt_devices_device_user_id')
+  @Column(userIdColumn(MYSQL_BINARY_COLLATION))
+  userId!: string;
+
   @Column(timestamp('datetime', 'created'))
   created!: Date;
 
@@ -77,6 +104,10 @@ export class Device extends DeviceRecord {
 /** The device table on PostgreSQL (`timestamp(3) with time zone`). */
 @Entity(DEVICE_TABLE)
 export class PostgresDevice extends DeviceRecord {
+  @Index('IDX_jwt_devices_device_user_id')
+  @Column(userIdColumn())
+  userId!: string;
+
   @Column(timestamp('timestamptz', 'created'))
   created!: Date;
 
@@ -93,7 +124,7 @@ export class PostgresDevice extends DeviceRecord {
  * in your DataSource's `entities`.
  * @throws JwtDevicesError for databases the module does not support.
  */
-export function deviceEntityFor(type: string | undefined): typeof Device | typeof PostgresDevice {
+export function deviceEntityFor(type: string | undefined): typeof Device | typeof MysqlDevice | typeof PostgresDevice {
   switch (type) {
     case 'postgres':
     case 'aurora-postgres':
@@ -106,10 +137,11 @@ export function deviceEntityFor(type: string | undefined): typeof Device | typeo
     case 'react-native':
     case 'expo':
     case 'nativescript':
+      return Device;
     case 'mysql':
     case 'mariadb':
     case 'aurora-mysql':
-      return Device;
+      return MysqlDevice;
     default:
       throw new JwtDevicesError(`nestjs-jwt-devices supports SQLite, PostgreSQL, MySQL and MariaDB; this DataSource is "${String(type)}".`);
   }

@@ -1,4 +1,4 @@
-export { Device, DeviceRecord, deviceEntityFor, PostgresDevice } from './device.entity.js';
+export { Device, DeviceRecord, deviceEntityFor, MYSQL_BINARY_COLLATION, MysqlDevice, PostgresDevice } from './device.entity.js';
 export { type CachedDevice, DeviceCache } from './device-cache.js';
 export {
   type DeviceRevocations,

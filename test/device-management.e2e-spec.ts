@@ -135,3 +135,27 @@ describe('device cache staleness bound', () => {
     expect((await t.http.get('/me').set(auth(body.token))).status).toBe(401);
   });
 });
+
+describe('user ids are case-sensitive on every database', () => {
+  it('keeps the devices of users "Alice" and "alice" apart (MySQL/MariaDB compare text case-insensitively by default)', async () => {
+    const people = [
+      { id: 'Alice', username: 'Alice', password: 'upper' },
+      { id: 'alice', username: 'alice', password: 'lower' },
+    ];
+    t = await createTestApp({
+      options: {
+        users: {
+          validateUser: (username, password) => people.find((p) => p.username === username && p.password === password),
+          findUser: (id) => people.find((p) => p.id === id),
+        },
+      },
+    });
+    const upper = (await t.http.post('/auth-token/').send({ username: 'Alice', password: 'upper' }).expect(200)).body;
+    const lower = (await t.http.post('/auth-token/').send({ username: 'alice', password: 'lower' }).expect(200)).body;
+    const listed = await t.http.get('/devices/').set(auth(lower.token)).expect(200);
+    expect(listed.body.map((d: { id: number }) => d.id)).toEqual([lower.device_id]);
+    expect((await t.http.delete(`/devices/${upper.device_id}/`).set(auth(lower.token))).status).toBe(404);
+    await t.http.delete('/devices/others/').set(auth(lower.token)).expect(204);
+    expect((await t.devices()).map((d) => d.id)).toEqual([upper.device_id, lower.device_id]);
+  });
+});

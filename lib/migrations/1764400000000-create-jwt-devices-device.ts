@@ -1,24 +1,27 @@
 import { type MigrationInterface, type QueryRunner, Table } from 'typeorm';
-import { deviceEntityFor, PostgresDevice } from '../device.entity.js';
+import { deviceEntityFor, MYSQL_BINARY_COLLATION, MysqlDevice, PostgresDevice } from '../device.entity.js';
 import { DEVICE_TABLE } from '../jwt-devices.constants.js';
 
 /**
  * Creates the `jwt_devices_device` table. Written with TypeORM's `Table` API, so the one migration
  * serves SQLite, PostgreSQL and MySQL/MariaDB. Timestamps keep milliseconds: `timestamptz(3)` on
- * PostgreSQL, `datetime(3)` elsewhere, as the entity for that database declares.
+ * PostgreSQL, `datetime(3)` elsewhere; `user_id` is case-sensitive everywhere (a binary collation on
+ * MySQL/MariaDB). Each as the entity for that database declares.
  */
 export class CreateJwtDevicesDevice1764400000000 implements MigrationInterface {
   name = 'CreateJwtDevicesDevice1764400000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    const type = deviceEntityFor(queryRunner.connection.options.type) === PostgresDevice ? 'timestamptz' : 'datetime';
+    const entity = deviceEntityFor(queryRunner.connection.options.type);
+    const type = entity === PostgresDevice ? 'timestamptz' : 'datetime';
+    const userIdCollation = entity === MysqlDevice ? { collation: MYSQL_BINARY_COLLATION } : {};
     const timestamp = (name: string, isNullable = false) => ({ name, type, precision: 3, isNullable });
     await queryRunner.createTable(
       new Table({
         name: DEVICE_TABLE,
         columns: [
           { name: 'id', type: 'integer', isPrimary: true, isGenerated: true, generationStrategy: 'increment' },
-          { name: 'user_id', type: 'varchar', length: '255' },
+          { name: 'user_id', type: 'varchar', length: '255', ...userIdCollation },
           { name: 'permanent_token_hash', type: 'varchar', length: '64' },
           { name: 'previous_token_hash', type: 'varchar', length: '64', isNullable: true },
           { name: 'jwt_secret', type: 'varchar', length: '64' },

@@ -47,7 +47,7 @@ export async function createTestDatabase(kind: DatabaseKind = currentDatabaseKin
   const admin = new DataSource({ type: kind, ...server, synchronize: false });
   await admin.initialize();
   try {
-    await admin.query(kind === 'postgres' ? `CREATE SCHEMA "${name}"` : `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await admin.query(kind === 'postgres' ? `CREATE SCHEMA "${name}"` : `CREATE DATABASE \`${name}\``);
   } finally {
     await admin.destroy();
   }
