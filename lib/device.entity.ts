@@ -65,59 +65,43 @@ const timestamp = (type: 'datetime' | 'timestamptz', name: string, nullable = fa
 /** The user id column; MySQL and MariaDB compare text case-insensitively unless told otherwise. */
 const userIdColumn = (collation?: string): ColumnOptions => ({ name: 'user_id', type: 'varchar', length: 255, ...(collation && { collation }) });
 
-/** The device table on SQLite (`datetime(3)`, UTC). */
-@Entity(DEVICE_TABLE)
-export class Device extends DeviceRecord {
-  @Index('IDX_jwt_devices_device_user_id')
-  @Column(userIdColumn())
-  userId!: string;
+/**
+ * Declares the device entity of one database family from the one description above. TypeORM reads
+ * column types when a class is decorated, hence a class per family rather than options at run time.
+ */
+function deviceEntity(name: string, timestampType: 'datetime' | 'timestamptz', userIdCollation?: string) {
+  @Entity(DEVICE_TABLE)
+  class DeviceEntity extends DeviceRecord {
+    @Index('IDX_jwt_devices_device_user_id')
+    @Column(userIdColumn(userIdCollation))
+    userId!: string;
 
-  @Column(timestamp('datetime', 'created'))
-  created!: Date;
+    @Column(timestamp(timestampType, 'created'))
+    created!: Date;
 
-  @Index('IDX_jwt_devices_device_last_request_datetime')
-  @Column(timestamp('datetime', 'last_request_datetime'))
-  lastRequestDatetime!: Date;
+    @Index('IDX_jwt_devices_device_last_request_datetime')
+    @Column(timestamp(timestampType, 'last_request_datetime'))
+    lastRequestDatetime!: Date;
 
-  @Column(timestamp('datetime', 'rotated_at', true))
-  rotatedAt!: Date | null;
+    @Column(timestamp(timestampType, 'rotated_at', true))
+    rotatedAt!: Date | null;
+  }
+  // The class name is the entity name TypeORM reports, and the one error messages tell users to list.
+  Object.defineProperty(DeviceEntity, 'name', { value: name });
+  return DeviceEntity;
 }
+
+/** The device table on SQLite (`datetime(3)`, UTC). */
+export const Device = deviceEntity('Device', 'datetime');
+export type Device = InstanceType<typeof Device>;
 
 /** The device table on MySQL and MariaDB (`datetime(3)`, UTC; `user_id` in `utf8mb4_bin`). */
-@Entity(DEVICE_TABLE)
-export class MysqlDevice extends DeviceRecord {
-  @Index('IDX_jwt_devices_device_user_id')
-  @Column(userIdColumn(MYSQL_BINARY_COLLATION))
-  userId!: string;
-
-  @Column(timestamp('datetime', 'created'))
-  created!: Date;
-
-  @Index('IDX_jwt_devices_device_last_request_datetime')
-  @Column(timestamp('datetime', 'last_request_datetime'))
-  lastRequestDatetime!: Date;
-
-  @Column(timestamp('datetime', 'rotated_at', true))
-  rotatedAt!: Date | null;
-}
+export const MysqlDevice = deviceEntity('MysqlDevice', 'datetime', MYSQL_BINARY_COLLATION);
+export type MysqlDevice = InstanceType<typeof MysqlDevice>;
 
 /** The device table on PostgreSQL (`timestamp(3) with time zone`). */
-@Entity(DEVICE_TABLE)
-export class PostgresDevice extends DeviceRecord {
-  @Index('IDX_jwt_devices_device_user_id')
-  @Column(userIdColumn())
-  userId!: string;
-
-  @Column(timestamp('timestamptz', 'created'))
-  created!: Date;
-
-  @Index('IDX_jwt_devices_device_last_request_datetime')
-  @Column(timestamp('timestamptz', 'last_request_datetime'))
-  lastRequestDatetime!: Date;
-
-  @Column(timestamp('timestamptz', 'rotated_at', true))
-  rotatedAt!: Date | null;
-}
+export const PostgresDevice = deviceEntity('PostgresDevice', 'timestamptz');
+export type PostgresDevice = InstanceType<typeof PostgresDevice>;
 
 /**
  * The device entity for a TypeORM database type (`DataSourceOptions['type']`, e.g. `'postgres'`): list it

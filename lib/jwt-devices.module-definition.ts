@@ -44,16 +44,13 @@ export const {
 /** What every registration form adds to the generated module, shaped by the static extras. */
 function withRegistrations(definition: DynamicModule, extras: JwtDevicesModuleExtras): DynamicModule {
   const { isGlobal, permittedHeadersGuard, controller, path, dataSource } = { ...DEFAULT_EXTRAS, ...extras };
+  // What apps may inject: the guards must resolve in the modules of the app's controllers.
+  const exported = [JwtDevicesClock, DevicesService, DeviceJwtStrategy, PermanentTokenStrategy, JwtDevicesGuard, PermanentTokenGuard];
   const providers: Provider[] = [
     { provide: JWT_DEVICES_OPTIONS, useFactory: resolveJwtDevicesOptions, inject: [JWT_DEVICES_MODULE_OPTIONS] },
     { provide: DEVICE_REPOSITORY, useFactory: deviceRepository, inject: [getDataSourceToken(dataSource)] },
     { provide: DEVICE_REVOCATIONS, useFactory: deviceRevocations, inject: [JWT_DEVICES_OPTIONS] },
-    JwtDevicesClock,
-    DevicesService,
-    DeviceJwtStrategy,
-    PermanentTokenStrategy,
-    JwtDevicesGuard,
-    PermanentTokenGuard,
+    ...exported,
   ];
   if (permittedHeadersGuard) providers.push({ provide: APP_GUARD, useClass: PermittedHeadersGuard });
   return {
@@ -61,16 +58,7 @@ function withRegistrations(definition: DynamicModule, extras: JwtDevicesModuleEx
     global: isGlobal,
     providers: [...(definition.providers ?? []), ...providers],
     controllers: controller ? [controllerAt(path)] : [],
-    exports: [
-      JWT_DEVICES_OPTIONS,
-      DEVICE_REPOSITORY,
-      JwtDevicesClock,
-      DevicesService,
-      DeviceJwtStrategy,
-      PermanentTokenStrategy,
-      JwtDevicesGuard,
-      PermanentTokenGuard,
-    ],
+    exports: [JWT_DEVICES_OPTIONS, DEVICE_REPOSITORY, ...exported],
   };
 }
 

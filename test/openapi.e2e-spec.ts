@@ -5,8 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { addJwtDevicesToOpenApi } from '../lib/index.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 
-let t: TestApp;
-afterEach(() => t?.close());
+let t: TestApp | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
 
 type Operation = {
   parameters?: { name: string; in: string; required: boolean }[];
