@@ -1,25 +1,13 @@
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 import { DATABASE_SERVERS } from './test/support/databases.js';
+import { reachable } from './test/support/reachable.js';
 
 const E2E = ['test/**/*.e2e-spec.ts'];
 const ADAPTERS = ['express', 'fastify'];
 /** Suites about the database alone (and the packaging test): they run once per database, under Express. */
 const DATABASE_ONLY = ['test/migrations.e2e-spec.ts', 'test/migrations-cli.e2e-spec.ts', 'test/scale.e2e-spec.ts', 'test/database-faults.e2e-spec.ts', 'test/packaging.e2e-spec.ts'];
-
-/** Whether a TCP server answers, within a second. */
-function reachable({ host, port }: { host: string; port: number }): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: 1_000 });
-    const settle = (up: boolean) => {
-      socket.destroy();
-      resolve(up);
-    };
-    socket.once('connect', () => settle(true)).once('error', () => settle(false)).once('timeout', () => settle(false));
-  });
-}
 
 /**
  * The e2e suite runs once per database, and on SQLite once more on Fastify: the HTTP adapter and the

@@ -1,25 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, currentDatabaseKind, type TestDatabase } from './support/databases.js';
 import { SECOND } from './support/fake-clock.js';
+import { reachable } from './support/reachable.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { ALICE, createTestApp, login, type TestApp } from './support/test-app.js';
 
 const REDIS = { host: process.env.TEST_REDIS_HOST ?? '127.0.0.1', port: Number(process.env.TEST_REDIS_PORT ?? 6379) };
 const kind = currentDatabaseKind();
 
-function redisReachable(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ ...REDIS, timeout: 1_000 });
-    const settle = (up: boolean) => {
-      socket.destroy();
-      resolve(up);
-    };
-    socket.once('connect', () => settle(true)).once('error', () => settle(false)).once('timeout', () => settle(false));
-  });
-}
-const redisUp = await redisReachable();
+const redisUp = await reachable(REDIS);
 if (!redisUp && process.env.CI) throw new Error(`CI=true but Redis is not reachable at ${REDIS.host}:${REDIS.port}.`);
 
 /** Polls until `check` is true; returns how long it took, or throws after `deadlineMs`. */

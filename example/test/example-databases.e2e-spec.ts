@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFreshServerDatabase, type FreshServerDatabase, serverAddress, serverReachable, type ServerKind } from '../../test/support/server-databases.js';
-import { currentHttpAdapter, fastifyAdapter } from '../../test/support/test-app.js';
+import { currentHttpAdapter, startApp } from '../../test/support/test-app.js';
 import { AppModule } from '../src/app.module.js';
 import { readConfig, readDatabaseUrl } from '../src/config.js';
 
@@ -36,14 +35,7 @@ interface Step {
 
 async function startExample(databaseUrl: string): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(readConfig({ DATABASE_URL: databaseUrl }))] }).compile();
-  if (HTTP_ADAPTER === 'fastify') {
-    const app = moduleRef.createNestApplication<NestFastifyApplication>(fastifyAdapter(), { logger: ['error'] });
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
-    return app;
-  }
-  const app = moduleRef.createNestApplication({ logger: ['error'] });
-  return app.init();
+  return startApp(moduleRef, ['error']);
 }
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

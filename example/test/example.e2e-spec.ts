@@ -6,8 +6,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { currentHttpAdapter, fastifyAdapter } from '../../test/support/test-app.js';
+import { currentHttpAdapter, startApp } from '../../test/support/test-app.js';
 import { AppModule } from '../src/app.module.js';
 import { readConfig } from '../src/config.js';
 
@@ -19,14 +18,7 @@ async function startInProcess(env: NodeJS.ProcessEnv): Promise<INestApplication>
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.register(readConfig({ DATABASE_URL: 'sqlite::memory:', ...env }))],
   }).compile();
-  if (HTTP_ADAPTER === 'fastify') {
-    const app = moduleRef.createNestApplication<NestFastifyApplication>(fastifyAdapter(), { logger: ['error'] });
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
-    return app;
-  }
-  const app = moduleRef.createNestApplication({ logger: ['error'] });
-  return app.init();
+  return startApp(moduleRef, ['error']);
 }
 
 describe('example app (in process)', () => {

@@ -1,22 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
 import { DataSource } from 'typeorm';
 import { DATABASE_SERVERS } from './databases.js';
+import { reachable } from './reachable.js';
 
 /** The database servers the suite can use (SQLite needs none). */
 export type ServerKind = keyof typeof DATABASE_SERVERS;
 
 /** Whether the server of `kind` answers on TCP within a second (the same test as vitest.config.ts). */
 export function serverReachable(kind: ServerKind): Promise<boolean> {
-  const { host, port } = DATABASE_SERVERS[kind];
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: 1_000 });
-    const settle = (up: boolean) => {
-      socket.destroy();
-      resolve(up);
-    };
-    socket.once('connect', () => settle(true)).once('error', () => settle(false)).once('timeout', () => settle(false));
-  });
+  return reachable(DATABASE_SERVERS[kind]);
 }
 
 /** One line saying where the server was looked for, for skip messages. */

@@ -1,6 +1,6 @@
 import { Controller, Get, type INestApplication, Inject, Injectable, type LoggerService, type LogLevel, Module, Post, UseGuards } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
+import { Test, type TestingModule } from '@nestjs/testing';
 import { getDataSourceToken, TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
@@ -182,15 +182,18 @@ async function bootstrap(setup: TestAppSetup, users: TestUsers, clock: FakeClock
     .overrideProvider(JwtDevicesClock)
     .useValue(clock)
     .compile();
-  const logger: LoggerService | LogLevel[] = setup.logger ?? ['error', 'warn'];
+  return startApp(moduleRef, setup.logger ?? ['error', 'warn']);
+}
+
+/** Starts a compiled test module as an HTTP app on the Vitest project's adapter (Express or Fastify). */
+export async function startApp(moduleRef: TestingModule, logger: LoggerService | LogLevel[]): Promise<INestApplication> {
   if (currentHttpAdapter() === 'fastify') {
     const app = moduleRef.createNestApplication<NestFastifyApplication>(fastifyAdapter(), { logger });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
     return app;
   }
-  const app = moduleRef.createNestApplication({ logger });
-  return app.init();
+  return moduleRef.createNestApplication({ logger }).init();
 }
 
 /** The HTTP adapter of the running Vitest project: `express` (default) or `fastify` (TEST_HTTP_ADAPTER). */
