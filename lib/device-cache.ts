@@ -57,12 +57,13 @@ export class DeviceCache {
   /**
    * Caches a device read (or created) after `ticket` was taken.
    * @returns the entry, or `undefined` when the device was revoked since the ticket: the row that was
-   * read is out of date and the caller must treat the device as gone.
+   * read is out of date and the caller must treat the device as gone. After a {@link clear} the entry
+   * serves the request at hand but is not kept, since what was missed is unknown.
    */
   set(device: Omit<CachedDevice, 'staleAt'>, now: number, ticket: number): CachedDevice | undefined {
-    if (ticket < this.floor || (this.tombstones.get(device.id) ?? -1) > ticket) return undefined;
+    if ((this.tombstones.get(device.id) ?? -1) > ticket) return undefined;
     const entry: CachedDevice = { ...device, staleAt: now + this.ttlMs };
-    if (this.maxEntries === 0 || this.ttlMs === 0) return entry;
+    if (ticket < this.floor || this.maxEntries === 0 || this.ttlMs === 0) return entry;
     this.entries.delete(device.id);
     this.entries.set(device.id, entry);
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
