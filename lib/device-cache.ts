@@ -14,6 +14,52 @@ export interface CachedDevice {
   readonly staleAt: number;
 }
 
+/** A JWT already verified on this instance, so its next use skips decoding and the HMAC. */
+export interface VerifiedToken {
+  /** The device it belongs to; `null` for a plain JWT. */
+  readonly deviceId: number | null;
+  readonly userId: string;
+  /** The key it was verified with: the device's cached key must still be this very object. */
+  readonly key: KeyObject;
+  /** `exp` and `nbf` in ms. */
+  readonly expiresMs: number;
+  readonly notBeforeMs: number;
+}
+
+/** A `Map` that keeps at most `max` entries, dropping the least recently used. */
+export class BoundedLru<K, V> {
+  private readonly entries = new Map<K, V>();
+
+  constructor(private readonly max: number) {}
+
+  get(key: K): V | undefined {
+    const value = this.entries.get(key);
+    if (value === undefined) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    return value;
+  }
+
+  set(key: K, value: V): void {
+    if (this.max === 0) return;
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  delete(key: K): void {
+    this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
 /** Most revocations remembered for in-flight reads; older ones make every older read uncacheable. */
 const MAX_TOMBSTONES = 10_000;
 
@@ -27,7 +73,9 @@ const MAX_TOMBSTONES = 10_000;
  * a {@link ticket} before reading and pass it to {@link set}, which refuses devices revoked since.
  */
 export class DeviceCache {
-  private readonly entries = new Map<number, CachedDevice>();
+  private readonly entries: BoundedLru<number, CachedDevice>;
+  /** JWTs verified on this instance; only as good as their device's entry (see `get`). */
+  readonly tokens: BoundedLru<string, VerifiedToken>;
   /** Device id → sequence number of its revocation, for reads still in flight. */
   private readonly tombstones = new Map<number, number>();
   private sequence = 0;
@@ -35,18 +83,20 @@ export class DeviceCache {
   private floor = 0;
 
   constructor(
-    private readonly maxEntries: number,
+    maxEntries: number,
     private readonly ttlMs: number,
-  ) {}
+  ) {
+    const max = ttlMs === 0 ? 0 : maxEntries;
+    this.entries = new BoundedLru(max);
+    this.tokens = new BoundedLru(max);
+  }
 
   /** The fresh entry of a device, or `undefined` (absent or stale). */
   get(id: number, now: number): CachedDevice | undefined {
     const entry = this.entries.get(id);
-    if (entry === undefined) return undefined;
+    if (entry === undefined || entry.staleAt > now) return entry;
     this.entries.delete(id);
-    if (entry.staleAt <= now) return undefined;
-    this.entries.set(id, entry);
-    return entry;
+    return undefined;
   }
 
   /** Taken before reading a device row; see {@link set}. */
@@ -63,10 +113,7 @@ export class DeviceCache {
   set(device: Omit<CachedDevice, 'staleAt'>, now: number, ticket: number): CachedDevice | undefined {
     if ((this.tombstones.get(device.id) ?? -1) > ticket) return undefined;
     const entry: CachedDevice = { ...device, staleAt: now + this.ttlMs };
-    if (ticket < this.floor || this.maxEntries === 0 || this.ttlMs === 0) return entry;
-    this.entries.delete(device.id);
-    this.entries.set(device.id, entry);
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    if (ticket >= this.floor) this.entries.set(device.id, entry);
     return entry;
   }
 
@@ -85,6 +132,7 @@ export class DeviceCache {
   /** Forgets every device (after revocations may have been missed), in-flight reads included. */
   clear(): void {
     this.entries.clear();
+    this.tokens.clear();
     this.tombstones.clear();
     this.floor = ++this.sequence;
   }

@@ -187,12 +187,34 @@ export class DevicesService {
    * @throws UnauthorizedException for a malformed, forged, expired or revoked token, or a user that is gone.
    */
   async authenticate(token: string): Promise<Authenticated> {
+    const now = this.clock.now();
+    const device = this.knownToken(token, now) ?? (await this.verifyToken(token, now));
+    const user = await this.options.users.findUser(device.userId);
+    if (!user) throw new UnauthorizedException('The user of this token no longer exists.');
+    return { user, device };
+  }
+
+  /**
+   * The device of a JWT this instance verified before, as long as nothing about it changed: the token
+   * has not expired, and its device is still cached with the very key it was verified with (revoking
+   * or re-reading the device drops or replaces that entry). Skips decoding and the HMAC.
+   */
+  private knownToken(token: string, now: number): AuthenticatedDevice | undefined {
+    const known = this.cache.tokens.get(token);
+    if (known === undefined || now >= known.expiresMs || now < known.notBeforeMs) return undefined;
+    if (known.deviceId === null) return { id: null, userId: known.userId };
+    const cached = this.cache.get(known.deviceId, now);
+    if (cached === undefined || cached.key !== known.key || this.isExpired(cached, now)) return undefined;
+    return { id: known.deviceId, userId: known.userId };
+  }
+
+  /** Decodes and verifies a JWT in full, reading its device when it is not cached, and remembers it. */
+  private async verifyToken(token: string, now: number): Promise<AuthenticatedDevice> {
     const jwt = decodeJwt(token);
     if (!jwt) throw new UnauthorizedException(INVALID_TOKEN);
     const { payload } = jwt;
     const claimedUserId = payload.user_id;
     if (typeof claimedUserId !== 'string' && !Number.isSafeInteger(claimedUserId)) throw new UnauthorizedException(INVALID_TOKEN);
-    const now = this.clock.now();
 
     let device: AuthenticatedDevice;
     let key: KeyObject;
@@ -223,9 +245,9 @@ export class DevicesService {
     if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || now < payload.nbf * 1_000)) {
       throw new UnauthorizedException('Token is not valid yet.');
     }
-    const user = await this.options.users.findUser(device.userId);
-    if (!user) throw new UnauthorizedException('The user of this token no longer exists.');
-    return { user, device };
+    const notBeforeMs = typeof payload.nbf === 'number' ? payload.nbf * 1_000 : Number.NEGATIVE_INFINITY;
+    this.cache.tokens.set(token, { deviceId: device.id, userId: device.userId, key, expiresMs: payload.exp * 1_000, notBeforeMs });
+    return device;
   }
 
   /**

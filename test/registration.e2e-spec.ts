@@ -109,3 +109,22 @@ describe('registration extras', () => {
     }
   });
 });
+
+describe('the strategies with passport itself', () => {
+  it('DeviceJwtStrategy works through passport.authenticate, as an app combining strategies would use it', async () => {
+    const { default: passport } = await import('passport');
+    const { DeviceJwtStrategy, JWT_DEVICES_STRATEGY } = await import('../lib/index.js');
+    t = await createTestApp();
+    const body = await login(t);
+    const instance = new passport.Passport();
+    instance.use(JWT_DEVICES_STRATEGY, t.app.get(DeviceJwtStrategy));
+    const run = (authorization: string) =>
+      new Promise((resolve, reject) =>
+        instance.authenticate(JWT_DEVICES_STRATEGY, { session: false }, (error: unknown, user: unknown) =>
+          error ? reject(error) : resolve(user),
+        )({ headers: { authorization } }, {}, reject),
+      );
+    expect(await run(`JWT ${body.token}`)).toMatchObject({ id: 1, username: 'alice' });
+    await expect(run('JWT garbage')).rejects.toMatchObject({ status: 401 });
+  });
+});
