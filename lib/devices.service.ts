@@ -160,11 +160,12 @@ export class DevicesService {
     const permanentToken = generatePermanentToken();
     const jwtSecret = generateDeviceSecret();
     const { name, details } = describeDevice(request?.headers);
+    const storedUserId = String(userId);
     const created = new Date(now);
     const ticket = this.cache.ticket();
     const inserted = await this.store(() =>
       this.devices.insert({
-        userId: String(userId),
+        userId: storedUserId,
         permanentTokenHash: hashPermanentToken(permanentToken),
         jwtSecret,
         name,
@@ -175,9 +176,9 @@ export class DevicesService {
     );
     const id = Number(inserted.identifiers[0]?.id);
     const key = deriveDeviceKey(this.options.jwtSecret, jwtSecret);
-    this.cache.set({ id, userId: String(userId), key, lastRequestMs: now, createdMs: now }, now, ticket);
-    this.emit({ type: 'device.created', deviceId: id, userId: String(userId), at: created, name });
-    if (this.options.devicesPerUser !== null) await this.evictBeyondLimit(String(userId), id, this.options.devicesPerUser);
+    this.cache.set({ id, userId: storedUserId, key, lastRequestMs: now, createdMs: now }, now, ticket);
+    this.emit({ type: 'device.created', deviceId: id, userId: storedUserId, at: created, name });
+    if (this.options.devicesPerUser !== null) await this.evictBeyondLimit(storedUserId, id, this.options.devicesPerUser);
     return { token: this.signFor(user, userId, id, key, now), permanent_token: permanentToken, device_id: id };
   }
 

@@ -1,3 +1,5 @@
+import { DEVICE_MODEL_HEADER } from './jwt-devices.constants.js';
+
 /**
  * Readers of hostile request input: headers, ids and login bodies. Each returns a clean value or
  * `undefined`; the caller decides which 4xx that is. Nothing here throws on odd input.
@@ -77,7 +79,7 @@ export interface DeviceDescription {
  * cannot forge lines in a log or reorder text in a device list.
  */
 export function describeDevice(headers: RequestHeaders | undefined): DeviceDescription {
-  const model = headerText(headers, 'x-device-model');
+  const model = headerText(headers, DEVICE_MODEL_HEADER);
   const userAgent = headerText(headers, 'user-agent');
   return model ? { name: model, details: userAgent } : { name: userAgent, details: '' };
 }
