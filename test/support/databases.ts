@@ -5,22 +5,22 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 /** The databases the e2e suite runs on. Vitest runs one project per kind (see vitest.config.ts). */
 export type DatabaseKind = 'sqlite' | 'postgres' | 'mariadb';
 
+/** A server's connection settings: TEST_<NAME>_HOST/PORT/USER/PASSWORD/DATABASE, else the CI machine's. */
+function server(name: string, port: number, username: string) {
+  const env = (key: string, fallback: string) => process.env[`TEST_${name}_${key}`] ?? fallback;
+  return {
+    host: env('HOST', '127.0.0.1'),
+    port: Number(env('PORT', String(port))),
+    username: env('USER', username),
+    password: env('PASSWORD', ''),
+    database: env('DATABASE', 'test'),
+  };
+}
+
 /** Connection settings, from the environment with the CI machine's defaults. */
 export const DATABASE_SERVERS = {
-  postgres: {
-    host: process.env.TEST_POSTGRES_HOST ?? '127.0.0.1',
-    port: Number(process.env.TEST_POSTGRES_PORT ?? 5432),
-    username: process.env.TEST_POSTGRES_USER ?? 'postgres',
-    password: process.env.TEST_POSTGRES_PASSWORD ?? '',
-    database: process.env.TEST_POSTGRES_DATABASE ?? 'test',
-  },
-  mariadb: {
-    host: process.env.TEST_MARIADB_HOST ?? '127.0.0.1',
-    port: Number(process.env.TEST_MARIADB_PORT ?? 3306),
-    username: process.env.TEST_MARIADB_USER ?? 'root',
-    password: process.env.TEST_MARIADB_PASSWORD ?? '',
-    database: process.env.TEST_MARIADB_DATABASE ?? 'test',
-  },
+  postgres: server('POSTGRES', 5432, 'postgres'),
+  mariadb: server('MARIADB', 3306, 'root'),
 } as const;
 
 /** The database kind of the running Vitest project. */
