@@ -54,6 +54,42 @@ describe('example app (in process)', () => {
     });
   });
 
+  it('maps every documented environment variable to its module option', () => {
+    const config = readConfig({
+      PORT: '4123',
+      HTTP_ADAPTER: 'fastify',
+      DATABASE_URL: 'postgres://u@db:5432/app',
+      JWT_SECRET: 'a-secret-from-the-environment-of-32-chars',
+      JWT_PERMANENT_TOKEN_AUTH: 'false',
+      JWT_PERMANENT_TOKEN_EXPIRATION_DELTA: '3d',
+      JWT_PERMANENT_TOKEN_EXPIRATION_ACCURACY: '600',
+      JWT_EXPIRATION_DELTA: '90s',
+      JWT_PERMANENT_TOKEN_ROTATION: 'true',
+      JWT_PERMANENT_TOKEN_REUSE_INTERVAL: '5s',
+      JWT_PERMANENT_TOKEN_MAX_AGE: '30d',
+      JWT_DEVICES_PER_USER: '4',
+      REDIS_URL: 'redis://cache:6379',
+    });
+    expect(config).toMatchObject({ port: 4123, httpAdapter: 'fastify', jwtSecretIsDefault: false });
+    expect(config.database).toEqual({ type: 'postgres', url: 'postgres://u@db:5432/app' });
+    expect(config.settings).toEqual({
+      permanentTokenAuth: false,
+      permanentTokenExpiration: '3d',
+      permanentTokenExpirationAccuracy: 600,
+      jwtExpiration: '90s',
+      permanentTokenRotation: true,
+      permanentTokenReuseInterval: '5s',
+      permanentTokenMaxAge: '30d',
+      devicesPerUser: 4,
+      redis: { url: 'redis://cache:6379' },
+    });
+    expect(readConfig({ DATABASE_URL: 'mariadb://root@db/app' }).database).toEqual({ type: 'mariadb', url: 'mysql://root@db/app' });
+    expect(readConfig({ DATABASE_URL: 'sqlite::memory:' }).database).toEqual({ type: 'better-sqlite3', database: ':memory:' });
+    expect(readConfig({}).settings).toEqual(
+      Object.fromEntries(Object.keys(config.settings).map((key) => [key, undefined])),
+    );
+  });
+
   it('refuses a bad setting at start-up, naming it', async () => {
     await expect(startInProcess({ JWT_EXPIRATION_DELTA: 'five minutes' })).rejects.toThrow(/jwtExpiration/);
     expect(() => readConfig({ DATABASE_URL: 'oracle://x' })).toThrow(/DATABASE_URL/);
