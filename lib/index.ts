@@ -1,30 +1,29 @@
-export { Device, DeviceRecord, deviceEntityFor, MYSQL_BINARY_COLLATION, MysqlDevice, PostgresDevice } from './device.entity.js';
-export { type CachedDevice, DeviceCache } from './device-cache.js';
+export { type CachedDevice, DeviceCache } from './cache/device-key-cache.js';
 export {
   type DeviceRevocations,
-  type JwtDevicesRedisOptions,
   LocalDeviceRevocations,
   RedisDeviceRevocations,
   type RevokedDevices,
-} from './device-revocations.js';
-export { DeviceJwtStrategy, type StrategyRequest } from './device-jwt.strategy.js';
-export { DevicesController } from './devices.controller.js';
-export {
-  type Authenticated,
-  type AuthenticatedDevice,
-  type DeviceLoginResponse,
-  type DeviceView,
-  DevicesService,
-  type LoginResponse,
-  type PlainLoginResponse,
-  type RefreshResponse,
-} from './devices.service.js';
+} from './cache/device-revocations.js';
+export { type Authenticated, type AuthenticatedDevice, DevicesService, type Refreshed, type UserId } from './devices.service.js';
+export { DeviceLoginResponse, DeviceView, type LoginResponse, PlainLoginResponse, RefreshResponse } from './devices.responses.js';
 export { type Duration, parseDuration } from './duration.js';
+export { DeviceJwtStrategy, type StrategyRequest } from './http/device-jwt.strategy.js';
+export { DevicesController } from './http/devices.controller.js';
+export { LoginDto, MAX_CREDENTIAL_LENGTH } from './http/dto/login.dto.js';
+export { RenameDeviceDto } from './http/dto/rename-device.dto.js';
+export { AllowPermanentToken, CurrentDevice, Public } from './http/jwt-devices.decorators.js';
+export { JwtDevicesGuard } from './http/jwt-devices.guard.js';
+export { JwtDevicesErrorsInterceptor, toHttpException } from './http/jwt-devices.http-errors.js';
+export { addJwtDevicesToOpenApi, type JwtDevicesOpenApiOptions, type OpenApiDocumentLike } from './http/jwt-devices.openapi.js';
+export { JwtDevicesBodyPipe, type ParseDeviceIdOptions, ParseDeviceIdPipe } from './http/jwt-devices.pipes.js';
+export { PermanentTokenGuard } from './http/permanent-token.guard.js';
+export { PermanentTokenStrategy } from './http/permanent-token.strategy.js';
+export { PermittedHeadersGuard } from './http/permitted-headers.guard.js';
 export { JwtDevicesClock } from './jwt-devices.clock.js';
 export {
   DEVICE_ID_HEADER,
   DEVICE_MODEL_HEADER,
-  DEVICE_REPOSITORY,
   DEVICE_REVOCATIONS,
   DEVICE_TABLE,
   JWT_DEVICES_OPTIONS,
@@ -32,29 +31,45 @@ export {
   PERMANENT_TOKEN_ALLOWED_METADATA,
   PERMANENT_TOKEN_HEADER,
   PERMANENT_TOKEN_STRATEGY,
+  PUBLIC_ROUTE_METADATA,
   REQUEST_DEVICE_PROPERTY,
+  REQUEST_REFRESH_PROPERTY,
 } from './jwt-devices.constants.js';
-export { AllowPermanentToken, CurrentDevice } from './jwt-devices.decorators.js';
-export { JwtDevicesError, JwtDevicesOptionsError } from './jwt-devices.errors.js';
-export { type DeviceRevokedReason, JWT_DEVICES_EVENT_TYPES, type JwtDevicesEvent } from './jwt-devices.events.js';
-export { JwtDevicesGuard } from './jwt-devices.guard.js';
-export { JwtDevicesModule } from './jwt-devices.module.js';
 export {
-  JWT_DEVICES_ASYNC_OPTIONS_TYPE,
-  JWT_DEVICES_MODULE_OPTIONS,
-  JWT_DEVICES_OPTIONS_TYPE,
-} from './jwt-devices.module-definition.js';
+  DeviceNotFoundError,
+  InvalidCredentialsError,
+  InvalidDeviceInputError,
+  InvalidPermanentTokenError,
+  InvalidTokenError,
+  JwtDevicesError,
+  JwtDevicesOptionsError,
+  JwtDevicesRequestError,
+  LoginNotConfiguredError,
+  PermanentTokenReusedError,
+  StoreUnavailableError,
+  TokenExpiredError,
+} from './jwt-devices.errors.js';
+export { type DeviceRevokedReason, JWT_DEVICES_EVENT_TYPES, type JwtDevicesEvent, type JwtDevicesEventListener } from './jwt-devices.events.js';
+export { InjectDeviceStore, InjectJwtDevicesOptions, JwtDevicesModule } from './jwt-devices.module.js';
+export type { JwtDevicesModuleAsyncOptions, JwtDevicesModuleRootOptions } from './jwt-devices.module-definition.js';
 export {
   JWT_DEVICES_DEFAULTS,
   type JwtDevicesModuleExtras,
   type JwtDevicesModuleOptions,
+  type JwtDevicesRedisOptions,
   type JwtDevicesUsers,
   type ResolvedJwtDevicesOptions,
-  resolveJwtDevicesOptions,
 } from './jwt-devices.options.js';
-export { CreateJwtDevicesDevice1764400000000, JWT_DEVICES_MIGRATIONS } from './migrations/index.js';
-export { PassportStrategyGuard, type PassportStrategyLike } from './passport-strategy.guard.js';
-export { PermanentTokenGuard } from './permanent-token.guard.js';
-export { PermanentTokenStrategy } from './permanent-token.strategy.js';
-export { PermittedHeadersGuard } from './permitted-headers.guard.js';
-export { addJwtDevicesToOpenApi, type JwtDevicesOpenApiOptions, type OpenApiDocumentLike } from './jwt-devices.openapi.js';
+export { Device, DeviceRecord, deviceEntityFor, MYSQL_BINARY_COLLATION, MysqlDevice, PostgresDevice } from './store/device.entity.js';
+export {
+  type DeviceDeleteFilter,
+  DeviceStore,
+  type ListedDevice,
+  MAX_DEVICE_ID,
+  type NewDevice,
+  type StoredDevice,
+} from './store/device-store.js';
+export { InMemoryDeviceStore } from './store/in-memory-device.store.js';
+export { CreateJwtDevicesDevice1764400000000, JWT_DEVICES_MIGRATIONS } from './store/migrations/index.js';
+export { TypeOrmDeviceStore } from './store/typeorm-device.store.js';
+export { type DeviceJwtClaims, DeviceTokens } from './tokens/device-tokens.js';

@@ -11,6 +11,9 @@ export const PERMANENT_TOKEN_STRATEGY = 'jwt-devices-permanent-token';
 /** Metadata key set by {@link AllowPermanentToken}: the handler may receive a `Permanent-Token` header. */
 export const PERMANENT_TOKEN_ALLOWED_METADATA = 'jwt-devices:permanent-token-allowed';
 
+/** Metadata key set by {@link Public}: `JwtDevicesGuard` lets the route through without a JWT. */
+export const PUBLIC_ROUTE_METADATA = 'jwt-devices:public';
+
 /** Header that carries the permanent token (compared case-insensitively, as all HTTP header names). */
 export const PERMANENT_TOKEN_HEADER = 'permanent-token';
 
@@ -20,8 +23,11 @@ export const DEVICE_ID_HEADER = 'device-id';
 /** Header a client uses to name its device, e.g. `X-Device-Model: Pixel 8`. */
 export const DEVICE_MODEL_HEADER = 'x-device-model';
 
-/** Property of the request where the guard puts the authenticated device (`undefined` for plain JWTs). */
+/** Property of the request where the guards put the authenticated device (`{ id, userId }`). */
 export const REQUEST_DEVICE_PROPERTY = 'jwtDevice';
+
+/** Property of the request where the permanent-token guard puts the refresh answer (`{ token, permanent_token? }`). */
+export const REQUEST_REFRESH_PROPERTY = 'jwtDeviceRefresh';
 
 /** Default table name of the {@link Device} entity. */
 export const DEVICE_TABLE = 'jwt_devices_device';
@@ -29,8 +35,8 @@ export const DEVICE_TABLE = 'jwt_devices_device';
 /** Injection token of the validated, defaulted, frozen options (`ResolvedJwtDevicesOptions`). */
 export const JWT_DEVICES_OPTIONS = Symbol('JWT_DEVICES_OPTIONS');
 
-/** Injection token of the TypeORM `Repository<Device>` of the data source the module was given. */
-export const DEVICE_REPOSITORY = Symbol('JWT_DEVICES_DEVICE_REPOSITORY');
+/** The module's own `JwtService` (no app-wide `JwtModule` defaults reach it). Internal. */
+export const JWT_DEVICES_JWT_SERVICE = Symbol('JWT_DEVICES_JWT_SERVICE');
 
 /** Injection token of the `DeviceRevocations` transport that tells other instances about revoked devices. */
 export const DEVICE_REVOCATIONS = Symbol('JWT_DEVICES_DEVICE_REVOCATIONS');

@@ -1,7 +1,11 @@
 /**
- * Base class of every error this library throws at start-up or on misuse. Request errors are Nest's
- * `HttpException`s instead, so clients get the usual `{statusCode, message, error}` body.
+ * Every error the library throws. Start-up and misuse errors are {@link JwtDevicesError}s; request
+ * errors are {@link JwtDevicesRequestError}s that say what went wrong in the domain's words, with no
+ * HTTP status in them. `http/jwt-devices.http-errors.ts` is the one place that maps them to HTTP, so
+ * GraphQL, WebSocket and service callers reuse the same rules without HTTP meanings leaking in.
  */
+
+/** Base class of every error this library throws. */
 export class JwtDevicesError extends Error {
   constructor(message: string) {
     super(message);
@@ -17,6 +21,79 @@ export class JwtDevicesOptionsError extends JwtDevicesError {
     problem: string,
   ) {
     super(`JwtDevicesModule option "${option}" ${problem}`);
+  }
+}
+
+/**
+ * A request the module refuses. The message is written for the client developer; it never holds a
+ * token, hash or secret.
+ */
+export abstract class JwtDevicesRequestError extends JwtDevicesError {}
+
+/** Login: the credentials are missing, malformed or wrong (no device was created). */
+export class InvalidCredentialsError extends JwtDevicesRequestError {
+  constructor(message = 'Unable to log in with provided credentials.') {
+    super(message);
+  }
+}
+
+/** Login: the app configured no `users.validateUser`, so it logs in through its own route. */
+export class LoginNotConfiguredError extends JwtDevicesRequestError {
+  constructor() {
+    super('This app does not log in with username and password here; use its own login route.');
+  }
+}
+
+/** A JWT is missing, malformed, forged, of a deleted or expired device, or of a user that is gone. */
+export class InvalidTokenError extends JwtDevicesRequestError {
+  constructor(message = 'Invalid token, or its device has been logged out; log in again.') {
+    super(message);
+  }
+}
+
+/** A JWT that was valid has passed its `exp`: the client refreshes it with its permanent token. */
+export class TokenExpiredError extends InvalidTokenError {
+  constructor() {
+    super('Token has expired; get a new one from POST /device-refresh-token/.');
+  }
+}
+
+/** A permanent token is missing, unknown, expired, or its device or user is gone. */
+export class InvalidPermanentTokenError extends JwtDevicesRequestError {
+  constructor(message = 'Invalid permanent token.') {
+    super(message);
+  }
+}
+
+/**
+ * A permanent token that rotation had already replaced was presented after the reuse interval: it may
+ * have been stolen, so the device was signed out.
+ */
+export class PermanentTokenReusedError extends InvalidPermanentTokenError {
+  constructor() {
+    super(
+      'This permanent token was already replaced by a newer one, so it may have been stolen: the device has been signed out. Log in again.',
+    );
+  }
+}
+
+/** The user has no device with this id (another user's device is never touched). */
+export class DeviceNotFoundError extends JwtDevicesRequestError {
+  constructor() {
+    super('Device does not exist.');
+  }
+}
+
+/** A value the client sent is not acceptable (a device name, a device id). */
+export class InvalidDeviceInputError extends JwtDevicesRequestError {}
+
+/**
+ * The device store failed (server down, connection cut, pool exhausted). The client may retry; the
+ * cause is logged by class and code only.
+ */
+export class StoreUnavailableError extends JwtDevicesRequestError {
+  constructor() {
+    super('The device store is unavailable; try again in a moment.');
   }
 }
 

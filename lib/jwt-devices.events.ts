@@ -1,3 +1,6 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { JWT_DEVICES_OPTIONS } from './jwt-devices.constants.js';
+
 /** Why a device was deleted. */
 export type DeviceRevokedReason =
   /** `DELETE /device-logout/`, `DELETE /devices/:id/` or `DevicesService.revoke()`. */
@@ -31,6 +34,9 @@ export type JwtDevicesEvent =
   | (DeviceEventBase & { readonly type: 'device.reuse-detected' })
   | (DeviceEventBase & { readonly type: 'device.revoked'; readonly reason: DeviceRevokedReason });
 
+/** The `onEvent` option: told of every device event; what it throws or rejects with is logged, never passed on. */
+export type JwtDevicesEventListener = (event: JwtDevicesEvent) => void | Promise<void>;
+
 /** Every event type, for listeners that subscribe by name. */
 export const JWT_DEVICES_EVENT_TYPES = [
   'device.created',
@@ -39,3 +45,27 @@ export const JWT_DEVICES_EVENT_TYPES = [
   'device.reuse-detected',
   'device.revoked',
 ] as const satisfies readonly JwtDevicesEvent['type'][];
+
+/**
+ * Hands events to the `onEvent` option. A listener's failure is logged (by class only) and never
+ * reaches the request that caused the event.
+ */
+@Injectable()
+export class DeviceEvents {
+  private readonly logger = new Logger('JwtDevicesEvents');
+
+  constructor(@Inject(JWT_DEVICES_OPTIONS) private readonly options: { readonly onEvent: JwtDevicesEventListener | null }) {}
+
+  emit(event: JwtDevicesEvent): void {
+    const { onEvent } = this.options;
+    if (onEvent === null) return;
+    const failed = (error: unknown) =>
+      this.logger.error(`onEvent listener failed for ${event.type}: ${(error as { name?: string } | undefined)?.name ?? 'Error'}`);
+    try {
+      const result = onEvent(event);
+      if (result instanceof Promise) result.catch(failed);
+    } catch (error) {
+      failed(error);
+    }
+  }
+}

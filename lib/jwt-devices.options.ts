@@ -1,7 +1,6 @@
-import { describeValue, JwtDevicesOptionsError } from './jwt-devices.errors.js';
-import { type Duration, parseDuration } from './duration.js';
-import type { JwtDevicesEvent } from './jwt-devices.events.js';
-import type { JwtDevicesRedisOptions } from './device-revocations.js';
+import type { Duration } from './duration.js';
+import type { JwtDevicesEventListener } from './jwt-devices.events.js';
+import type { DeviceStore } from './store/device-store.js';
 
 /**
  * How the module reaches the app's users. The module never owns a user table: it stores only the id
@@ -38,6 +37,17 @@ export interface JwtDevicesUsers<TUser extends object = any> {
    * @default (user) => ({ username: user.username }) when the user has a string `username`, else `{}`
    */
   getClaims?(user: TUser): Record<string, unknown>;
+}
+
+/** Connection settings of the `redis` option. */
+export interface JwtDevicesRedisOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…` (TLS). */
+  url: string;
+  /**
+   * Pub/sub channel; apps sharing one Redis but not one device table need different channels.
+   * @default 'jwt-devices:revoked'
+   */
+  channel?: string;
 }
 
 /** Options of `JwtDevicesModule.forRoot()` / `forRootAsync()`. */
@@ -131,7 +141,7 @@ export interface JwtDevicesModuleOptions {
    * or rejects with are logged, never passed to the request. With `@nestjs/event-emitter`:
    * `onEvent: (event) => emitter.emit(event.type, event)`.
    */
-  onEvent?: (event: JwtDevicesEvent) => void | Promise<void>;
+  onEvent?: JwtDevicesEventListener;
 
   /**
    * Share revocations between app instances over Redis pub/sub (needs the `ioredis` package): a device
@@ -140,6 +150,27 @@ export interface JwtDevicesModuleOptions {
    * @default null (one instance, or the deviceCacheTtl bound)
    */
   redis?: JwtDevicesRedisOptions | null;
+
+  /**
+   * Register `PermittedHeadersGuard` app-wide: a `Permanent-Token` header on any route but refresh gets
+   * 400, before authentication. `false` turns it off (the guard is then a no-op).
+   * @default true
+   */
+  permittedHeadersGuard?: boolean;
+
+  /**
+   * The metadata key of the app's own "public route" decorator (e.g. `'isPublic'`, as in Nest's docs),
+   * honoured by `JwtDevicesGuard` beside the module's `@Public()`.
+   * @default null
+   */
+  publicRouteMetadata?: string | symbol | null;
+
+  /**
+   * Where devices are kept. By default, the TypeORM DataSource (`dataSource` extra). Give your own
+   * `DeviceStore`, or `new InMemoryDeviceStore()` in tests of your app.
+   * @default a TypeOrmDeviceStore on the module's DataSource
+   */
+  store?: DeviceStore | null;
 }
 
 /**
@@ -148,15 +179,19 @@ export interface JwtDevicesModuleOptions {
  */
 export interface JwtDevicesModuleExtras {
   /**
-   * Register the module globally, so `JwtDevicesGuard` works in every module of the app.
-   * @default false
+   * Register the module globally, so `JwtDevicesGuard`, `AuthGuard('jwt-devices')` and `DevicesService`
+   * work in every module of the app with one import at the root.
+   * @default true
    */
   isGlobal?: boolean;
   /**
-   * Register `PermittedHeadersGuard` as a global guard (refuses `Permanent-Token` everywhere but refresh).
-   * @default true
+   * The TypeORM database type of the DataSource (`'postgres'`, `'mysql'`, `'mariadb'`, `'better-sqlite3'`,
+   * …). Given, the module registers the device entity for it with `TypeOrmModule.forFeature`, so
+   * `autoLoadEntities: true` picks it up; without it, list `deviceEntityFor(type)` in the DataSource's
+   * entities yourself. (The entity's column types depend on the database, and Nest collects entities
+   * before the DataSource exists.)
    */
-  permittedHeadersGuard?: boolean;
+  database?: string;
   /**
    * Serve the module's HTTP routes (`/auth-token/`, `/device-refresh-token/`, `/device-logout/`, `/devices/`).
    * @default true
@@ -194,8 +229,11 @@ export interface ResolvedJwtDevicesOptions {
   /** Milliseconds, or `null` for no limit. */
   readonly permanentTokenMaxAge: number | null;
   readonly devicesPerUser: number | null;
-  readonly onEvent: ((event: JwtDevicesEvent) => void | Promise<void>) | null;
+  readonly onEvent: JwtDevicesEventListener | null;
   readonly redis: Readonly<JwtDevicesRedisOptions> | null;
+  readonly permittedHeadersGuard: boolean;
+  readonly publicRouteMetadata: string | symbol | null;
+  readonly store: DeviceStore | null;
 }
 
 /** Defaults of every optional setting, as documented on {@link JwtDevicesModuleOptions}. */
@@ -211,131 +249,7 @@ export const JWT_DEVICES_DEFAULTS = Object.freeze({
   permanentTokenMaxAge: null,
   devicesPerUser: null,
   redis: null,
+  permittedHeadersGuard: true,
+  publicRouteMetadata: null,
+  store: null,
 } as const satisfies Partial<JwtDevicesModuleOptions>);
-
-const MIN_SECRET_LENGTH = 32;
-
-/**
- * Validates raw options and fills in defaults. Runs once, when the module starts.
- * @throws JwtDevicesOptionsError naming the first option at fault and how to fix it.
- */
-export function resolveJwtDevicesOptions(raw: JwtDevicesModuleOptions): ResolvedJwtDevicesOptions {
-  if (!raw || typeof raw !== 'object') {
-    throw new JwtDevicesOptionsError('options', 'must be an object such as { jwtSecret, users }.');
-  }
-  const options = { ...JWT_DEVICES_DEFAULTS, ...withoutUndefined(raw) };
-
-  if (typeof options.jwtSecret !== 'string' || options.jwtSecret.length < MIN_SECRET_LENGTH) {
-    throw new JwtDevicesOptionsError(
-      'jwtSecret',
-      `must be a string of at least ${MIN_SECRET_LENGTH} characters; generate one with ` +
-        `node -e "console.log(require('node:crypto').randomBytes(32).toString('base64url'))".`,
-    );
-  }
-  for (const flag of ['permanentTokenAuth', 'permanentTokenRotation'] as const) {
-    if (typeof options[flag] !== 'boolean') {
-      throw new JwtDevicesOptionsError(flag, `must be true or false; got ${describeValue(options[flag])}.`);
-    }
-  }
-  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
-    throw new JwtDevicesOptionsError('onEvent', 'must be a function (event) => void when given.');
-  }
-
-  const permanentTokenExpiration = parseDuration(options.permanentTokenExpiration, 'permanentTokenExpiration');
-  const permanentTokenExpirationAccuracy = parseDuration(options.permanentTokenExpirationAccuracy, 'permanentTokenExpirationAccuracy');
-  const jwtExpiration = parseDuration(options.jwtExpiration, 'jwtExpiration');
-  if (permanentTokenExpiration <= 0) {
-    throw new JwtDevicesOptionsError('permanentTokenExpiration', 'must be longer than zero.');
-  }
-  if (jwtExpiration < 1_000) {
-    throw new JwtDevicesOptionsError('jwtExpiration', 'must be at least one second: JWT times are whole seconds.');
-  }
-  if (permanentTokenExpirationAccuracy > permanentTokenExpiration) {
-    throw new JwtDevicesOptionsError(
-      'permanentTokenExpirationAccuracy',
-      'must not exceed permanentTokenExpiration, or devices would expire between two writes of last_request_datetime.',
-    );
-  }
-
-  if (!Number.isSafeInteger(options.deviceCacheSize) || options.deviceCacheSize < 0) {
-    throw new JwtDevicesOptionsError('deviceCacheSize', `must be a whole number, 0 or more; got ${describeValue(options.deviceCacheSize)}.`);
-  }
-  const deviceCacheTtl = parseDuration(options.deviceCacheTtl, 'deviceCacheTtl');
-  const permanentTokenReuseInterval = parseDuration(options.permanentTokenReuseInterval, 'permanentTokenReuseInterval');
-  const permanentTokenMaxAge =
-    options.permanentTokenMaxAge === null ? null : parseDuration(options.permanentTokenMaxAge, 'permanentTokenMaxAge');
-  if (permanentTokenMaxAge === 0) throw new JwtDevicesOptionsError('permanentTokenMaxAge', 'must be longer than zero, or null for no limit.');
-  const { devicesPerUser } = options;
-  if (devicesPerUser !== null && (!Number.isSafeInteger(devicesPerUser) || devicesPerUser < 1)) {
-    throw new JwtDevicesOptionsError('devicesPerUser', `must be a whole number, 1 or more, or null for no limit; got ${describeValue(devicesPerUser)}.`);
-  }
-
-  return Object.freeze({
-    jwtSecret: Buffer.from(options.jwtSecret, 'utf8'),
-    users: resolveUsers(options.users),
-    permanentTokenAuth: options.permanentTokenAuth,
-    permanentTokenExpiration,
-    permanentTokenExpirationAccuracy,
-    jwtExpiration,
-    deviceCacheSize: options.deviceCacheSize,
-    deviceCacheTtl,
-    permanentTokenRotation: options.permanentTokenRotation,
-    permanentTokenReuseInterval,
-    permanentTokenMaxAge,
-    devicesPerUser,
-    onEvent: options.onEvent ?? null,
-    redis: resolveRedis(options.redis),
-  });
-}
-
-function resolveRedis(redis: JwtDevicesRedisOptions | null | undefined): Readonly<JwtDevicesRedisOptions> | null {
-  if (redis === null || redis === undefined) return null;
-  if (typeof redis !== 'object' || typeof redis.url !== 'string') {
-    throw new JwtDevicesOptionsError('redis', 'must be { url: "redis://host:6379" } or null.');
-  }
-  let protocol: string | undefined;
-  try {
-    protocol = new URL(redis.url).protocol;
-  } catch {
-    protocol = undefined;
-  }
-  if (protocol !== 'redis:' && protocol !== 'rediss:') {
-    throw new JwtDevicesOptionsError('redis.url', 'must be a URL such as redis://127.0.0.1:6379 (or rediss:// for TLS).');
-  }
-  if (redis.channel !== undefined && (typeof redis.channel !== 'string' || redis.channel === '')) {
-    throw new JwtDevicesOptionsError('redis.channel', 'must be a non-empty string when given.');
-  }
-  return Object.freeze({ ...redis });
-}
-
-function resolveUsers(users: JwtDevicesUsers | undefined): ResolvedJwtDevicesOptions['users'] {
-  if (!users || typeof users !== 'object' || typeof users.findUser !== 'function') {
-    throw new JwtDevicesOptionsError(
-      'users',
-      'must be an object with at least findUser(userId), and validateUser(username, password) for the login route.',
-    );
-  }
-  for (const hook of ['validateUser', 'getUserId', 'getClaims'] as const) {
-    if (users[hook] !== undefined && typeof users[hook] !== 'function') {
-      throw new JwtDevicesOptionsError(`users.${hook}`, 'must be a function when given.');
-    }
-  }
-  return Object.freeze({
-    validateUser: users.validateUser?.bind(users),
-    findUser: users.findUser.bind(users),
-    getUserId: users.getUserId?.bind(users) ?? defaultGetUserId,
-    getClaims: users.getClaims?.bind(users) ?? defaultGetClaims,
-  });
-}
-
-function defaultGetUserId(user: { id?: unknown }): string | number {
-  return user.id as string | number;
-}
-
-function defaultGetClaims(user: { username?: unknown }): Record<string, unknown> {
-  return typeof user.username === 'string' ? { username: user.username } : {};
-}
-
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}

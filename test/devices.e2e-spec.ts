@@ -376,7 +376,7 @@ describe('Permanent-Token is refused everywhere but refresh', () => {
 
   it('can be turned off (permittedHeadersGuard: false)', async () => {
     await t.close();
-    t = await createTestApp({ extras: { permittedHeadersGuard: false } });
+    t = await createTestApp({ options: { permittedHeadersGuard: false } });
     expect((await t.http.get('/public').set('Permanent-Token', 'x')).status).toBe(200);
   });
 });

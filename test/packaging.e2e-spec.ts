@@ -234,9 +234,18 @@ interface AppSpec {
   entry: string;
 }
 
-const NEST_12 = ['@nestjs/common@^12', '@nestjs/core@^12', '@nestjs/platform-express@^12', '@nestjs/typeorm@^12', 'typeorm@^1'];
-const NEST_11 = ['@nestjs/common@^11', '@nestjs/core@^11', '@nestjs/platform-express@^11', '@nestjs/typeorm@^11', 'typeorm@^0.3.20', '@types/node@^20'];
-const COMMON = ['pg@^8', 'reflect-metadata@^0.2', 'rxjs@^7.8'];
+const NEST_12 = ['@nestjs/common@^12', '@nestjs/core@^12', '@nestjs/platform-express@^12', '@nestjs/typeorm@^12', '@nestjs/jwt@^12', '@nestjs/passport@^12', 'typeorm@^1'];
+const NEST_11 = [
+  '@nestjs/common@^11',
+  '@nestjs/core@^11',
+  '@nestjs/platform-express@^11',
+  '@nestjs/typeorm@^11',
+  '@nestjs/jwt@^11',
+  '@nestjs/passport@^11',
+  'typeorm@^0.3.20',
+  '@types/node@^20',
+];
+const COMMON = ['pg@^8', 'reflect-metadata@^0.2', 'rxjs@^7.8', 'passport@^0.7', 'class-validator@^0.15'];
 const NEST_12_VERSIONS = { '@nestjs/common': /^12\./, '@nestjs/core': /^12\./, '@nestjs/typeorm': /^12\./, typeorm: /^1\./ };
 const NEST_11_VERSIONS = { '@nestjs/common': /^11\./, '@nestjs/core': /^11\./, '@nestjs/typeorm': /^11\./, typeorm: /^0\.3\./ };
 
@@ -636,14 +645,14 @@ describe.runIf(ENABLED && !SKIP_REASON)(SKIP_REASON ? `packaging (skipped: ${SKI
   it('packs only dist (JS, .d.ts with JSDoc, maps), README.md, LICENSE and package.json', ({ expect }) => {
     expect(packed.files).toContain('dist/index.js');
     expect(packed.files).toContain('dist/index.d.ts');
-    expect(packed.files).toContain('dist/migrations/index.js');
+    expect(packed.files).toContain('dist/store/migrations/index.js');
     expect(packed.files).toEqual(expect.arrayContaining(['README.md', 'LICENSE', 'package.json']));
     const unexpected = packed.files.filter(
       (path) => !['README.md', 'LICENSE', 'package.json'].includes(path) && !/^dist\/.+\.(js|d\.ts|js\.map|d\.ts\.map)$/.test(path),
     );
     expect(unexpected, 'files outside dist/, README.md, LICENSE and package.json').toEqual([]);
     expect(packed.files.filter((path) => /\.spec\.|\.e2e-spec\./.test(path))).toEqual([]);
-    expect(readFileSync(join(packed.stage, 'dist', 'device.entity.d.ts'), 'utf8')).toMatch(/\/\*\*[\s\S]*\*\/\s*export declare function deviceEntityFor/);
+    expect(readFileSync(join(packed.stage, 'dist', 'store', 'device.entity.d.ts'), 'utf8')).toMatch(/\/\*\*[\s\S]*\*\/\s*export declare function deviceEntityFor/);
     console.info(`[packaging] ${PACKAGE.name}-${PACKAGE.version}.tgz: ${packed.files.length} files, ${packed.size} bytes packed, ${packed.unpackedSize} unpacked`);
   });
 

@@ -1,7 +1,8 @@
 import { Test } from '@nestjs/testing';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Device, DevicesService, JwtDevicesModule, type JwtDevicesModuleOptions, JwtDevicesOptionsError } from '../lib/index.js';
+import { Device, DevicesService, InMemoryDeviceStore, JwtDevicesModule, type JwtDevicesModuleOptions, JwtDevicesOptionsError } from '../lib/index.js';
 import { ALICE, createTestApp, login, REGISTRATION_FORMS, TEST_JWT_SECRET, type TestApp } from './support/test-app.js';
 import { TestUsers } from './support/users.js';
 
@@ -46,8 +47,9 @@ describe.each(REGISTRATION_FORMS)('registered with %s', (form) => {
   });
 
   it('fails at start-up, naming the option, when an option is invalid', async () => {
-    // SQLite: the app never gets to use its database, whichever the project's is.
-    const invalid = (options: Partial<JwtDevicesModuleOptions>) => createTestApp({ form, options, database: 'sqlite' });
+    // The project's own database: @nestjs/typeorm's process-wide autoLoadEntities list must hold one
+    // database family per test file (see README, "Testing").
+    const invalid = (options: Partial<JwtDevicesModuleOptions>) => createTestApp({ form, options });
     await expect(invalid({ permanentTokenExpiration: 'a week' as never })).rejects.toThrow(/option "permanentTokenExpiration"/);
     await expect(invalid({ jwtSecret: 'short' })).rejects.toBeInstanceOf(JwtDevicesOptionsError);
   });
@@ -82,13 +84,47 @@ describe('registration extras', () => {
     const app = moduleRef.createNestApplication({ logger: false });
     await app.init();
     try {
-      const { default: request } = await import('supertest');
       const response = await request(app.getHttpServer()).post('/auth-token/').send(ALICE);
       expect(response.status).toBe(404);
       expect(response.body.message).toMatch(/own login/);
     } finally {
       await app.close();
     }
+  });
+
+  it('runs on a DeviceStore of the app’s own (InMemoryDeviceStore), with no TypeORM at all', async () => {
+    const store = new InMemoryDeviceStore();
+    const moduleRef = await Test.createTestingModule({
+      imports: [JwtDevicesModule.forRoot({ jwtSecret: TEST_JWT_SECRET, users: new TestUsers(), store })],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    try {
+      const http = request(app.getHttpServer());
+      const body = (await http.post('/auth-token/').send(ALICE).expect(200)).body;
+      expect(store.all()).toEqual([expect.objectContaining({ id: body.device_id, userId: '1' })]);
+      await http.post('/device-refresh-token/').set('Permanent-Token', body.permanent_token).expect(200);
+      await http.get('/devices/').set('Authorization', `JWT ${body.token}`).expect(200);
+      await http.delete(`/devices/${body.device_id}/`).set('Authorization', `JWT ${body.token}`).expect(204);
+      expect(store.all()).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('stops at start-up, saying what to do, when the DataSource has no device entity and none was registered', async () => {
+    const moduleRef = Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({ type: 'better-sqlite3', database: ':memory:', name: 'no-device-entity' }),
+        JwtDevicesModule.forRoot({ jwtSecret: TEST_JWT_SECRET, users: new TestUsers(), dataSource: 'no-device-entity' }),
+      ],
+    });
+    await expect(moduleRef.compile()).rejects.toThrow(/Pass database: 'better-sqlite3' to JwtDevicesModule\.forRoot\(\).*deviceEntityFor\('better-sqlite3'\)/);
+  });
+
+  it('stops at start-up when there is neither a TypeORM DataSource nor a store', async () => {
+    const moduleRef = Test.createTestingModule({ imports: [JwtDevicesModule.forRoot({ jwtSecret: TEST_JWT_SECRET, users: new TestUsers() })] });
+    await expect(moduleRef.compile()).rejects.toThrow(/found no TypeORM DataSource.*store option/);
   });
 
   it('keeps two apps in one process apart (no shared passport registry)', async () => {
@@ -118,13 +154,17 @@ describe('the strategies with passport itself', () => {
     const body = await login(t);
     const instance = new passport.Passport();
     instance.use(JWT_DEVICES_STRATEGY, t.app.get(DeviceJwtStrategy));
+    let info: unknown;
     const run = (authorization: string) =>
       new Promise((resolve, reject) =>
-        instance.authenticate(JWT_DEVICES_STRATEGY, { session: false }, (error: unknown, user: unknown) =>
-          error ? reject(error) : resolve(user),
-        )({ headers: { authorization } }, {}, reject),
+        instance.authenticate(JWT_DEVICES_STRATEGY, { session: false }, (error: unknown, user: unknown, challenge: unknown) => {
+          info = challenge;
+          return error ? reject(error) : resolve(user);
+        })({ headers: { authorization } }, {}, reject),
       );
     expect(await run(`JWT ${body.token}`)).toMatchObject({ id: 1, username: 'alice' });
-    await expect(run('JWT garbage')).rejects.toMatchObject({ status: 401 });
+    // A refused token fails (passport then tries the next strategy of a chain) and says why.
+    expect(await run('JWT garbage')).toBe(false);
+    expect(info).toMatch(/Invalid token/);
   });
 });

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { DeviceCache } from 'nestjs-jwt-devices';
 // Not part of the public API: the key derivation the service runs before it caches a device.
-import { deriveDeviceKey } from '../../dist/device-secrets.js';
+import { deriveDeviceKey } from '../../dist/tokens/device-secrets.js';
 import { JWT_SECRET } from './protocol.js';
 
 export interface CacheHeapResult {

@@ -157,7 +157,7 @@ class ColdModule {
   static register(): DynamicModule {
     return {
       module: ColdModule,
-      imports: [JwtDevicesModule.forRoot({ ...MODULE_OPTIONS, deviceCacheTtl: 0, controller: false, permittedHeadersGuard: false })],
+      imports: [JwtDevicesModule.forRoot({ ...MODULE_OPTIONS, deviceCacheTtl: 0, permittedHeadersGuard: false, controller: false, isGlobal: false })],
       controllers: [ColdController],
     };
   }

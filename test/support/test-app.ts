@@ -102,9 +102,10 @@ function usersModule(users: TestUsers, overrides: Partial<JwtDevicesModuleOption
   return UsersModule;
 }
 
-function jwtDevicesModule(form: RegistrationForm, users: TestUsers, setup: TestAppSetup) {
+function jwtDevicesModule(form: RegistrationForm, users: TestUsers, setup: TestAppSetup, database: TestDatabase) {
   const overrides = setup.options ?? {};
-  const extras = setup.extras ?? {};
+  // The module registers its entity for autoLoadEntities, as the README tells apps to do.
+  const extras = { database: database.options.type, ...setup.extras };
   const UsersModule = usersModule(users, overrides);
   switch (form) {
     case 'forRoot':
@@ -169,13 +170,13 @@ async function bootstrap(setup: TestAppSetup, users: TestUsers, clock: FakeClock
         ...database.options,
         ...(setup.typeorm as TypeOrmModuleOptions | undefined),
         name: setup.extras?.dataSource,
-        entities: [deviceEntityFor(database.options.type)],
+        autoLoadEntities: true,
         migrations: [...JWT_DEVICES_MIGRATIONS],
         migrationsRun: true,
         retryAttempts: 0,
       } as TypeOrmModuleOptions),
       usersModule(users, setup.options ?? {}),
-      jwtDevicesModule(setup.form ?? 'forRoot', users, setup),
+      jwtDevicesModule(setup.form ?? 'forRoot', users, setup, database),
     ],
     controllers: [AppRoutesController],
   })

@@ -1,9 +1,9 @@
 import { Column, type ColumnOptions, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import { DEVICE_TABLE } from './jwt-devices.constants.js';
+import { DEVICE_TABLE } from '../jwt-devices.constants.js';
+import { JwtDevicesError } from '../jwt-devices.errors.js';
 
 /** Collation of `user_id` on MySQL and MariaDB: byte-wise, so `Alice` and `alice` are two users. */
 export const MYSQL_BINARY_COLLATION = 'utf8mb4_bin';
-import { JwtDevicesError } from './jwt-devices.errors.js';
 
 /**
  * The columns of a device, whatever the database. One signed-in device: created at login, deleted at
@@ -14,7 +14,8 @@ import { JwtDevicesError } from './jwt-devices.errors.js';
  * every database, so the entity comes in one concrete class per database family: {@link Device}
  * (SQLite), {@link MysqlDevice} (MySQL, MariaDB: `datetime(3)`, and a binary collation on `user_id`, so
  * user ids that differ only in case never share devices) and {@link PostgresDevice}
- * (`timestamp with time zone`). `deviceEntityFor(type)` picks one. The shipped migrations create
+ * (`timestamp with time zone`). `deviceEntityFor(type)` picks one; `JwtDevicesModule.forRoot({ database })`
+ * registers it for `autoLoadEntities`. The shipped migrations create
  * exactly these tables; a test fails when they drift apart.
  */
 export abstract class DeviceRecord {
@@ -104,8 +105,8 @@ export const PostgresDevice = deviceEntity('PostgresDevice', 'timestamptz');
 export type PostgresDevice = InstanceType<typeof PostgresDevice>;
 
 /**
- * The device entity for a TypeORM database type (`DataSourceOptions['type']`, e.g. `'postgres'`): list it
- * in your DataSource's `entities`.
+ * The device entity for a TypeORM database type (`DataSourceOptions['type']`, e.g. `'postgres'`). The module
+ * registers it itself when given `database`; a DataSource built outside Nest (the typeorm CLI's) lists it.
  * @throws JwtDevicesError for databases the module does not support.
  */
 export function deviceEntityFor(type: string | undefined): typeof Device | typeof MysqlDevice | typeof PostgresDevice {

@@ -1,10 +1,11 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import { PERMANENT_TOKEN_ALLOWED_METADATA, REQUEST_DEVICE_PROPERTY } from './jwt-devices.constants.js';
-import type { AuthenticatedDevice } from './devices.service.js';
+import type { AuthenticatedDevice } from '../devices.service.js';
+import { PERMANENT_TOKEN_ALLOWED_METADATA, PUBLIC_ROUTE_METADATA, REQUEST_DEVICE_PROPERTY } from '../jwt-devices.constants.js';
 
 /**
- * The device the request authenticated as (`{ id, userId }`), set by `JwtDevicesGuard` or
- * `PermanentTokenGuard`; `id` is `null` for plain JWTs. `undefined` on a route without those guards.
+ * The device the request authenticated as (`{ id, userId }`), set by `JwtDevicesGuard`,
+ * `AuthGuard('jwt-devices')` or `PermanentTokenGuard`; `id` is `null` for plain JWTs. `undefined` on a
+ * route without those guards.
  *
  * @example
  * ```ts
@@ -17,6 +18,13 @@ export const CurrentDevice = createParamDecorator(
   (_data: unknown, context: ExecutionContext): AuthenticatedDevice | undefined =>
     context.switchToHttp().getRequest<Record<string, AuthenticatedDevice | undefined>>()[REQUEST_DEVICE_PROPERTY],
 );
+
+/**
+ * Marks a route or controller as public: `JwtDevicesGuard` lets it through without a JWT, also when the
+ * guard is registered app-wide (`APP_GUARD`). The module's login and refresh routes carry it. An app
+ * that already has its own `@Public()` metadata can name its key in `publicRouteMetadata` instead.
+ */
+export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC_ROUTE_METADATA, true);
 
 /**
  * Lets a handler receive the `Permanent-Token` header, which `PermittedHeadersGuard` refuses everywhere

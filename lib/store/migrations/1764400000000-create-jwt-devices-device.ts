@@ -1,6 +1,6 @@
 import { type MigrationInterface, type QueryRunner, Table } from 'typeorm';
 import { deviceEntityFor, MYSQL_BINARY_COLLATION, MysqlDevice, PostgresDevice } from '../device.entity.js';
-import { DEVICE_TABLE } from '../jwt-devices.constants.js';
+import { DEVICE_TABLE } from '../../jwt-devices.constants.js';
 
 /**
  * Creates the `jwt_devices_device` table. Written with TypeORM's `Table` API, so the one migration

@@ -1,5 +1,6 @@
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
-import { JwtDevicesOptionsError } from './jwt-devices.errors.js';
+import { JwtDevicesOptionsError } from '../jwt-devices.errors.js';
+import type { JwtDevicesRedisOptions } from '../jwt-devices.options.js';
 
 /** Which devices another instance revoked; `'all'` when some may have been missed (after an outage). */
 export type RevokedDevices = readonly number[] | 'all';
@@ -22,16 +23,6 @@ export class LocalDeviceRevocations implements DeviceRevocations {
   subscribe(): void {}
 }
 
-/** Connection settings of the `redis` option. */
-export interface JwtDevicesRedisOptions {
-  /** `redis://[user:password@]host:port[/db]` or `rediss://…` (TLS). */
-  url: string;
-  /**
-   * Pub/sub channel; apps sharing one Redis but not one device table need different channels.
-   * @default 'jwt-devices:revoked'
-   */
-  channel?: string;
-}
 
 /** The subset of an ioredis client this transport uses. */
 interface RedisClient {

@@ -1,6 +1,6 @@
 import { BadRequestException, type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { PERMANENT_TOKEN_ALLOWED_METADATA, PERMANENT_TOKEN_HEADER } from './jwt-devices.constants.js';
+import { PERMANENT_TOKEN_ALLOWED_METADATA, PERMANENT_TOKEN_HEADER } from '../jwt-devices.constants.js';
 
 /**
  * Refuses (400) any request that carries a `Permanent-Token` header to a route without
@@ -13,10 +13,15 @@ export class PermittedHeadersGuard implements CanActivate {
   constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
+    return PermittedHeadersGuard.check(context, this.reflector);
+  }
+
+  /** The check itself, for guards that must run it before their own work (an app-wide `JwtDevicesGuard`). */
+  static check(context: ExecutionContext, reflector: Reflector): true {
     if (context.getType() !== 'http') return true;
     const { headers } = context.switchToHttp().getRequest<{ headers?: Record<string, unknown> }>();
     if (headers?.[PERMANENT_TOKEN_HEADER] === undefined) return true;
-    if (this.reflector.getAllAndOverride<boolean>(PERMANENT_TOKEN_ALLOWED_METADATA, [context.getHandler(), context.getClass()])) {
+    if (reflector.getAllAndOverride<boolean>(PERMANENT_TOKEN_ALLOWED_METADATA, [context.getHandler(), context.getClass()])) {
       return true;
     }
     throw new BadRequestException(

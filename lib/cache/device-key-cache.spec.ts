@@ -1,6 +1,6 @@
 import { createSecretKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DeviceCache } from './device-cache.js';
+import { DeviceCache } from './device-key-cache.js';
 
 const key = createSecretKey(Buffer.alloc(32, 1));
 const device = (id: number, userId = 'u') => ({ id, userId, key, lastRequestMs: 0, createdMs: 0 });

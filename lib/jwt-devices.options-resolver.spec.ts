@@ -1,6 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { JwtDevicesOptionsError } from './jwt-devices.errors.js';
-import { JWT_DEVICES_DEFAULTS, type JwtDevicesModuleOptions, resolveJwtDevicesOptions } from './jwt-devices.options.js';
+import { JWT_DEVICES_DEFAULTS, type JwtDevicesModuleOptions } from './jwt-devices.options.js';
+import { resolveJwtDevicesOptions } from './jwt-devices.options-resolver.js';
+import { InMemoryDeviceStore } from './store/in-memory-device.store.js';
 
 const SECRET = 'a-server-secret-of-at-least-32-chars!';
 const MINUTE = 60_000;
@@ -238,6 +240,37 @@ describe('resolveJwtDevicesOptions', () => {
       expectRejected(options({ permanentTokenExpiration: '0d', permanentTokenExpirationAccuracy: '0s' }), 'permanentTokenExpiration');
       expectRejected(options({ jwtExpiration: 0 }), 'jwtExpiration');
       expectRejected(options({ jwtExpiration: '0s' }), 'jwtExpiration');
+    });
+  });
+
+  describe('wiring options', () => {
+    it('defaults to the guard on, no app metadata key and the TypeORM store', () => {
+      expect(resolveJwtDevicesOptions(options())).toMatchObject({ permittedHeadersGuard: true, publicRouteMetadata: null, store: null });
+    });
+
+    it('keeps a string or symbol metadata key and a store that implements DeviceStore', () => {
+      const key = Symbol('public');
+      const store = new InMemoryDeviceStore();
+      expect(resolveJwtDevicesOptions(options({ publicRouteMetadata: 'isPublic' })).publicRouteMetadata).toBe('isPublic');
+      expect(resolveJwtDevicesOptions(options({ publicRouteMetadata: key, store, permittedHeadersGuard: false }))).toMatchObject({
+        publicRouteMetadata: key,
+        store,
+        permittedHeadersGuard: false,
+      });
+    });
+
+    it.each<[string, unknown]>([
+      ['permittedHeadersGuard', 'yes'],
+      ['publicRouteMetadata', ''],
+      ['publicRouteMetadata', 42],
+      ['store', {}],
+      ['store', { insert() {} }],
+    ])('rejects %s = %j', (option, value) => {
+      expectRejected(options({ [option]: value }), option);
+    });
+
+    it('names the DeviceStore methods a store lacks', () => {
+      expect(errorOf(options({ store: { insert() {}, findById() {} } })).message).toMatch(/missing: findByTokenHash, .*delete/);
     });
   });
 });

@@ -4,28 +4,31 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFreshServerDatabase, type FreshServerDatabase, serverAddress, serverReachable, type ServerKind } from '../../test/support/server-databases.js';
-import { currentHttpAdapter, startApp } from '../../test/support/test-app.js';
-import { AppModule } from '../src/app.module.js';
-import { readConfig, readDatabaseUrl } from '../src/config.js';
+import { createFreshServerDatabase, type FreshServerDatabase, serverAddress, serverReachable, type ServerKind } from '../../../test/support/server-databases.js';
+import { currentHttpAdapter, startApp } from '../../../test/support/test-app.js';
+import { AppModule, type EntityRegistration } from '../../src/app.module.js';
+import { readConfig, readDatabaseUrl } from '../../src/config.js';
 
 /**
- * The example app on PostgreSQL and MariaDB, configured exactly as `DATABASE_URL=postgres://…`,
+ * The example app on a network database, configured exactly as `DATABASE_URL=postgres://…`,
  * `mysql://…` or `mariadb://…` configures it, each on a fresh database: the CONTRACT.md flow must give
  * the same answers as on SQLite. vitest.config.ts runs example tests only in the e2e:sqlite project,
- * so this file loops over the network databases itself. A server that does not answer skips its
- * block (the reason is in the title), except under CI=true, where the block runs and fails.
+ * so the example-<family>.e2e-spec.ts files loop over the network databases themselves, through
+ * `describeExampleOn`. A server that does not answer skips its block (the reason is in the title),
+ * except under CI=true, where the block runs and fails.
+ *
+ * One spec file per device-entity family, because `@nestjs/typeorm` keeps `autoLoadEntities`
+ * registrations in one process-wide list: an app on PostgreSQL leaves `PostgresDevice` there for a
+ * later MySQL app in the same process. Vitest runs each file in its own process. The SQLite reference
+ * app starts with `'listed'` entities, so it registers nothing there.
  */
 
-const CI = Boolean(process.env.CI);
-const HTTP_ADAPTER = currentHttpAdapter();
-const REACHABLE: Record<ServerKind, boolean> = { postgres: await serverReachable('postgres'), mariadb: await serverReachable('mariadb') };
-
-const TARGETS = [
-  { scheme: 'postgres', server: 'postgres', type: 'postgres' },
-  { scheme: 'mysql', server: 'mariadb', type: 'mysql' },
-  { scheme: 'mariadb', server: 'mariadb', type: 'mariadb' },
-] as const satisfies readonly { scheme: string; server: ServerKind; type: string }[];
+/** A `DATABASE_URL` scheme, the server that serves it, and the TypeORM type `readDatabaseUrl` must read. */
+export interface ExampleTarget {
+  readonly scheme: string;
+  readonly server: ServerKind;
+  readonly type: string;
+}
 
 interface Step {
   step: string;
@@ -33,8 +36,8 @@ interface Step {
   body: unknown;
 }
 
-async function startExample(databaseUrl: string): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(readConfig({ DATABASE_URL: databaseUrl }))] }).compile();
+async function startExample(databaseUrl: string, entities: EntityRegistration = 'autoLoadEntities'): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(readConfig({ DATABASE_URL: databaseUrl }), entities)] }).compile();
   return startApp(moduleRef, ['error']);
 }
 
@@ -42,7 +45,7 @@ const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const JWT = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 
 /** A response body with its secrets and timestamps replaced by their shape, after checking the shape. */
-function normalize(value: unknown, key = ''): unknown {
+export function normalize(value: unknown, key = ''): unknown {
   if (Array.isArray(value)) return value.map((item) => normalize(item));
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([name, item]) => [name, normalize(item, name)]));
@@ -66,7 +69,7 @@ function normalize(value: unknown, key = ''): unknown {
  * CONTRACT.md, end to end, as a drf-jwt-devices client sees it. Asserts the contract on the way and
  * returns every answer (normalized), to compare databases.
  */
-async function walkContract(app: INestApplication): Promise<{ transcript: Step[]; permanentTokens: string[] }> {
+export async function walkContract(app: INestApplication): Promise<{ transcript: Step[]; permanentTokens: string[] }> {
   const http = request(app.getHttpServer());
   const transcript: Step[] = [];
   const record = (step: string, response: request.Response, status: number) => {
@@ -166,11 +169,16 @@ async function walkContract(app: INestApplication): Promise<{ transcript: Step[]
   return { transcript, permanentTokens: [phone.permanent_token, laptop.permanent_token, bob.permanent_token] };
 }
 
-/** The answers on SQLite (same HTTP adapter), walked once: the reference every other database must match. */
+/**
+ * The answers on SQLite (same HTTP adapter), walked once per process: the reference every other
+ * database must match. Its DataSource lists its entities (`'listed'`), so it leaves nothing in
+ * `@nestjs/typeorm`'s process-wide `autoLoadEntities` list, and it is unaffected by what the target
+ * apps left there.
+ */
 let sqliteTranscript: Promise<Step[]> | undefined;
-function referenceTranscript(): Promise<Step[]> {
+export function referenceTranscript(): Promise<Step[]> {
   sqliteTranscript ??= (async () => {
-    const app = await startExample('sqlite::memory:');
+    const app = await startExample('sqlite::memory:', 'listed');
     try {
       return (await walkContract(app)).transcript;
     } finally {
@@ -180,38 +188,50 @@ function referenceTranscript(): Promise<Step[]> {
   return sqliteTranscript;
 }
 
-describe.each(TARGETS.map((target) => [target.scheme, target] as const))('example app, DATABASE_URL=%s://…', (scheme, { server, type }) => {
-  const runnable = REACHABLE[server] || CI;
-  const title = runnable
-    ? `on ${server} at ${serverAddress(server)}, a fresh database (${HTTP_ADAPTER})`
-    : `skipped: no ${server} server at ${serverAddress(server)} (CI=true would fail here)`;
+/**
+ * Declares one block per target: the example app as users run it (`autoLoadEntities`) on a fresh
+ * database, walked through CONTRACT.md and compared with SQLite. Targets in one file must share a
+ * device-entity family (see the top of this file).
+ */
+export async function describeExampleOn(targets: readonly ExampleTarget[]): Promise<void> {
+  const CI = Boolean(process.env.CI);
+  const HTTP_ADAPTER = currentHttpAdapter();
+  const servers = [...new Set(targets.map((target) => target.server))];
+  const REACHABLE = new Map(await Promise.all(servers.map(async (server) => [server, await serverReachable(server)] as const)));
 
-  describe.runIf(runnable)(title, () => {
-    let database: FreshServerDatabase | undefined;
-    let app: INestApplication | undefined;
+  describe.each(targets.map((target) => [target.scheme, target] as const))('example app, DATABASE_URL=%s://…', (scheme, { server, type }) => {
+    const runnable = REACHABLE.get(server) || CI;
+    const title = runnable
+      ? `on ${server} at ${serverAddress(server)}, a fresh database (${HTTP_ADAPTER})`
+      : `skipped: no ${server} server at ${serverAddress(server)} (CI=true would fail here)`;
 
-    beforeAll(async () => {
-      database = await createFreshServerDatabase(server);
-      app = await startExample(database.url(scheme));
-    });
-    afterAll(async () => {
-      await app?.close();
-      await database?.drop();
-    });
+    describe.runIf(runnable)(title, () => {
+      let database: FreshServerDatabase | undefined;
+      let app: INestApplication | undefined;
 
-    it(`readDatabaseUrl reads ${scheme}:// as TypeORM type "${type}"`, () => {
-      expect(readDatabaseUrl(database!.url(scheme))).toMatchObject({ type });
-    });
+      beforeAll(async () => {
+        database = await createFreshServerDatabase(server);
+        app = await startExample(database.url(scheme));
+      });
+      afterAll(async () => {
+        await app?.close();
+        await database?.drop();
+      });
 
-    it('walks the CONTRACT.md flow with the same answers as on SQLite, and stores only hashes of permanent tokens', async () => {
-      const { transcript, permanentTokens } = await walkContract(app!);
-      expect(transcript).toEqual(await referenceTranscript());
+      it(`readDatabaseUrl reads ${scheme}:// as TypeORM type "${type}"`, () => {
+        expect(readDatabaseUrl(database!.url(scheme))).toMatchObject({ type });
+      });
 
-      const rows = await app!.get(DataSource).query('SELECT * FROM jwt_devices_device');
-      expect(rows).toHaveLength(1); // bob's device
-      const stored = JSON.stringify(rows);
-      for (const token of permanentTokens) expect(stored).not.toContain(token);
-      expect(stored).toContain(createHash('sha256').update(permanentTokens[2]!).digest('hex'));
+      it('walks the CONTRACT.md flow with the same answers as on SQLite, and stores only hashes of permanent tokens', async () => {
+        const { transcript, permanentTokens } = await walkContract(app!);
+        expect(transcript).toEqual(await referenceTranscript());
+
+        const rows = await app!.get(DataSource).query('SELECT * FROM jwt_devices_device');
+        expect(rows).toHaveLength(1); // bob's device
+        const stored = JSON.stringify(rows);
+        for (const token of permanentTokens) expect(stored).not.toContain(token);
+        expect(stored).toContain(createHash('sha256').update(permanentTokens[2]!).digest('hex'));
+      });
     });
   });
-});
+}

@@ -1,0 +1,90 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import { DEVICE_REVOCATIONS, JWT_DEVICES_OPTIONS } from '../jwt-devices.constants.js';
+import type { ResolvedJwtDevicesOptions } from '../jwt-devices.options.js';
+import type { StoredDevice } from '../store/device-store.js';
+import { deriveDeviceKey } from '../tokens/device-secrets.js';
+import { type CachedDevice, DeviceCache, type VerifiedToken } from './device-key-cache.js';
+import type { DeviceRevocations } from './device-revocations.js';
+
+/**
+ * The signing keys of devices this instance has seen, kept coherent with revocations: a device revoked
+ * here is forgotten before and after its row is deleted, other instances are told after, and a read
+ * that began before a revocation cannot cache the device again (read tickets and tombstones).
+ */
+@Injectable()
+export class DeviceKeys {
+  private readonly cache: DeviceCache;
+  /** Signs and verifies plain JWTs (`permanentTokenAuth: false`). */
+  readonly plainKey: KeyObject;
+
+  constructor(
+    @Inject(JWT_DEVICES_OPTIONS) private readonly options: ResolvedJwtDevicesOptions,
+    @Inject(DEVICE_REVOCATIONS) private readonly revocations: DeviceRevocations,
+  ) {
+    this.plainKey = createSecretKey(options.jwtSecret);
+    this.cache = new DeviceCache(options.deviceCacheSize, options.deviceCacheTtl);
+    revocations.subscribe((revoked) => (revoked === 'all' ? this.cache.clear() : revoked.forEach((id) => this.cache.revoke(id))));
+  }
+
+  /** The signing key of a device secret. */
+  keyOf(deviceSecret: string): KeyObject {
+    return deriveDeviceKey(this.options.jwtSecret, deviceSecret);
+  }
+
+  /** Taken before reading a device row; see {@link remember}. */
+  ticket(): number {
+    return this.cache.ticket();
+  }
+
+  /** The fresh cached entry of a device, or `undefined`. */
+  get(id: number, now: number): CachedDevice | undefined {
+    return this.cache.get(id, now);
+  }
+
+  /**
+   * Caches what a row read after `ticket` says, deriving its key once.
+   * @returns `undefined` when the device was revoked while the row was being read.
+   */
+  remember(row: StoredDevice, now: number, ticket: number): CachedDevice | undefined {
+    const cached = this.cache.get(row.id, now);
+    const lastRequestMs = row.lastRequestDatetime.getTime();
+    if (cached !== undefined && cached.userId === row.userId) {
+      cached.lastRequestMs = Math.max(cached.lastRequestMs, lastRequestMs);
+      return cached;
+    }
+    const key = this.keyOf(row.jwtSecret);
+    return this.cache.set({ id: row.id, userId: row.userId, key, lastRequestMs, createdMs: row.created.getTime() }, now, ticket);
+  }
+
+  /** Caches a device this instance just created. */
+  add(device: Omit<CachedDevice, 'staleAt'>, now: number, ticket: number): void {
+    this.cache.set(device, now, ticket);
+  }
+
+  /** A JWT verified on this instance before, or `undefined`. */
+  knownToken(token: string): VerifiedToken | undefined {
+    return this.cache.tokens.get(token);
+  }
+
+  /** Remembers a verified JWT, tied to the key it was verified with. */
+  rememberToken(token: string, verified: VerifiedToken): void {
+    this.cache.tokens.set(token, verified);
+  }
+
+  /**
+   * Runs `remove` (which deletes `deviceIds` from the store) so that every instance forgets them: this
+   * cache is told before the delete, so the next request already misses it, and again once the delete
+   * is done, so a read that began before the row was gone cannot cache it back; the other instances
+   * are told after, for the same reason.
+   */
+  async revoking<T>(deviceIds: readonly number[], remove: () => Promise<T>): Promise<T> {
+    for (const id of deviceIds) this.cache.revoke(id);
+    try {
+      return await remove();
+    } finally {
+      for (const id of deviceIds) this.cache.revoke(id);
+      this.revocations.publish(deviceIds);
+    }
+  }
+}

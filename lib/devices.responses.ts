@@ -1,0 +1,46 @@
+/**
+ * The bodies the module answers with, as classes so that OpenAPI tools and apps' own controllers can
+ * use them. Field names are drf-jwt-devices', snake_case included.
+ */
+
+/** Body of a login in device mode, exactly as drf-jwt-devices answers it. */
+export class DeviceLoginResponse {
+  /** The short JWT, signed with the device's key. */
+  token!: string;
+  /** The device's long-lived secret: shown once, stored only as a hash. Send it as `Permanent-Token` to refresh. */
+  permanent_token!: string;
+  /** The new device's id. */
+  device_id!: number;
+}
+
+/** Body of a login with `permanentTokenAuth: false`. */
+export class PlainLoginResponse {
+  /** A JWT signed with the server's `jwtSecret`. */
+  token!: string;
+}
+
+/** Body of `POST /auth-token/`. */
+export type LoginResponse = DeviceLoginResponse | PlainLoginResponse;
+
+/** Body of `POST /device-refresh-token/`. */
+export class RefreshResponse {
+  /** A fresh short JWT. */
+  token!: string;
+  /** With `permanentTokenRotation`: the device's new permanent token; the presented one is retired. */
+  permanent_token?: string;
+}
+
+/** One entry of `GET /devices/`. */
+export class DeviceView {
+  id!: number;
+  /** When the device logged in, ISO-8601. */
+  created!: string;
+  /** `X-Device-Model` at login, else the `User-Agent`; or the name the user gave it. */
+  name!: string;
+  /** The `User-Agent` when `name` came from `X-Device-Model`, else empty. */
+  details!: string;
+  /** Last refresh (to `permanentTokenExpirationAccuracy`), ISO-8601. */
+  last_request_datetime!: string;
+  /** `true` for the device that made the request. */
+  current!: boolean;
+}

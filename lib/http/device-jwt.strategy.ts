@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { Strategy } from 'passport-custom';
+import { type Authenticated, DevicesService } from '../devices.service.js';
+import { JWT_DEVICES_STRATEGY, REQUEST_DEVICE_PROPERTY } from '../jwt-devices.constants.js';
+import { InvalidTokenError } from '../jwt-devices.errors.js';
+import type { RequestHeaders } from '../sessions/device-names.js';
+import { toHttpException } from './jwt-devices.http-errors.js';
+import { readAuthorizationToken } from './request-input.js';
+
+/** A request as the strategies read it: Express's and Fastify's both fit. */
+export interface StrategyRequest {
+  headers: RequestHeaders;
+  [property: string]: unknown;
+}
+
+/**
+ * The passport strategy `'jwt-devices'` (built on `passport-custom`): verifies `Authorization: Bearer <jwt>`
+ * (or `JWT <jwt>`) with the device's own key, puts the device on `request.jwtDevice` and returns the
+ * app's user. `@nestjs/passport` registers it by name when the module starts, so
+ * `@UseGuards(AuthGuard('jwt-devices'))` and `AuthGuard(['your-strategy', 'jwt-devices'])` work as they
+ * do for any strategy. `JwtDevicesGuard` calls {@link authenticateRequest} directly instead.
+ */
+@Injectable()
+export class DeviceJwtStrategy extends PassportStrategy(Strategy, JWT_DEVICES_STRATEGY) {
+  constructor(protected readonly devices: DevicesService) {
+    super();
+  }
+
+  /**
+   * Reads and verifies the request's JWT and puts its device on the request.
+   * @throws InvalidTokenError when there is none, or it is refused; StoreUnavailableError.
+   */
+  async authenticateRequest(request: StrategyRequest): Promise<Authenticated> {
+    const token = readAuthorizationToken(request.headers);
+    if (!token) throw new InvalidTokenError('Authentication credentials were not provided: send "Authorization: Bearer <token>".');
+    const authenticated = await this.devices.authenticate(token);
+    request[REQUEST_DEVICE_PROPERTY] = authenticated.device;
+    return authenticated;
+  }
+
+  /**
+   * passport's hook. A refused token *fails* (so the next strategy of `AuthGuard([...])` gets its turn,
+   * and `AuthGuard` answers 401); a store failure is an error (503), which stops the chain.
+   */
+  async validate(request: StrategyRequest): Promise<object | [false, string]> {
+    try {
+      return (await this.authenticateRequest(request)).user;
+    } catch (error) {
+      if (error instanceof InvalidTokenError) return [false, error.message];
+      throw toHttpException(error);
+    }
+  }
+}

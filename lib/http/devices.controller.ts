@@ -1,0 +1,105 @@
+import { Body, Controller, createParamDecorator, Delete, type ExecutionContext, Get, HttpCode, HttpStatus, Param, Patch, Post, Req, UseGuards, UseInterceptors } from '@nestjs/common';
+import { type AuthenticatedDevice, DevicesService } from '../devices.service.js';
+import type { DeviceView, LoginResponse, RefreshResponse } from '../devices.responses.js';
+import { DEVICE_ID_HEADER, REQUEST_REFRESH_PROPERTY } from '../jwt-devices.constants.js';
+import { DeviceNotFoundError } from '../jwt-devices.errors.js';
+import type { RequestHeaders } from '../sessions/device-names.js';
+import { LoginDto } from './dto/login.dto.js';
+import { RenameDeviceDto } from './dto/rename-device.dto.js';
+import { AllowPermanentToken, CurrentDevice, Public } from './jwt-devices.decorators.js';
+import { JwtDevicesGuard } from './jwt-devices.guard.js';
+import { JwtDevicesErrorsInterceptor } from './jwt-devices.http-errors.js';
+import { JwtDevicesBodyPipe, ParseDeviceIdPipe } from './jwt-devices.pipes.js';
+import { PermanentTokenGuard } from './permanent-token.guard.js';
+
+const DEVICE_ID = new ParseDeviceIdPipe();
+const DEVICE_ID_FROM_HEADER = new ParseDeviceIdPipe({
+  missing: 'Device-Id header must be present in the request headers.',
+  invalid: 'Device-Id header must be a positive integer.',
+});
+
+/** One request header's raw value (`string`, `string[]` or `undefined`), for a pipe to read; Nest's `@Headers()` takes no pipes. */
+const Header = createParamDecorator(
+  (name: string, context: ExecutionContext): unknown => context.switchToHttp().getRequest<{ headers: RequestHeaders }>().headers[name],
+);
+
+/**
+ * The drf-jwt-devices HTTP API. Thin: DTOs and pipes read the request, the service does the rest, and
+ * its domain errors become HTTP answers in `jwt-devices.http-errors.ts`. Paths work with and without
+ * their trailing slash.
+ */
+@Controller()
+@UseInterceptors(JwtDevicesErrorsInterceptor)
+export class DevicesController {
+  constructor(private readonly devices: DevicesService) {}
+
+  /** Log in: `{username, password}` → `{token, permanent_token, device_id}` (or `{token}` in plain mode). */
+  @Post('auth-token')
+  @HttpCode(HttpStatus.OK)
+  @Public()
+  login(@Body(JwtDevicesBodyPipe) credentials: LoginDto, @Req() request: { headers: RequestHeaders }): Promise<LoginResponse> {
+    return this.devices.login(credentials, request);
+  }
+
+  /** Trade the `Permanent-Token` header for a fresh JWT. */
+  @Post('device-refresh-token')
+  @HttpCode(HttpStatus.OK)
+  @Public()
+  @AllowPermanentToken()
+  @UseGuards(PermanentTokenGuard)
+  refresh(@Req() request: { [REQUEST_REFRESH_PROPERTY]: RefreshResponse }): RefreshResponse {
+    return request[REQUEST_REFRESH_PROPERTY];
+  }
+
+  /** Log out the device named by the `Device-Id` header (one of the caller's). */
+  @Delete('device-logout')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @UseGuards(JwtDevicesGuard)
+  async logout(@CurrentDevice() caller: AuthenticatedDevice, @Header(DEVICE_ID_HEADER, DEVICE_ID_FROM_HEADER) deviceId: number): Promise<void> {
+    if (!(await this.devices.revoke(caller.userId, deviceId))) throw new DeviceNotFoundError();
+  }
+
+  /** The caller's devices, oldest first. */
+  @Get('devices')
+  @UseGuards(JwtDevicesGuard)
+  list(@CurrentDevice() caller: AuthenticatedDevice): Promise<DeviceView[]> {
+    return this.devices.list(caller.userId, caller.id);
+  }
+
+  /** Sign out every device of the caller but the one making the request. */
+  @Delete('devices/others')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @UseGuards(JwtDevicesGuard)
+  async removeOthers(@CurrentDevice() caller: AuthenticatedDevice): Promise<void> {
+    await this.devices.revokeOthers(caller.userId, caller.id);
+  }
+
+  /** Sign out every device of the caller, this one included. */
+  @Delete('devices')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @UseGuards(JwtDevicesGuard)
+  async removeAll(@CurrentDevice() caller: AuthenticatedDevice): Promise<void> {
+    await this.devices.revokeAllForUser(caller.userId);
+  }
+
+  /** Rename one of the caller's devices: `{"name": "…"}` → the device. */
+  @Patch('devices/:id')
+  @UseGuards(JwtDevicesGuard)
+  async rename(
+    @CurrentDevice() caller: AuthenticatedDevice,
+    @Param('id', DEVICE_ID) deviceId: number,
+    @Body(JwtDevicesBodyPipe) body: RenameDeviceDto,
+  ): Promise<DeviceView> {
+    const renamed = await this.devices.rename(caller.userId, deviceId, body.name, caller.id);
+    if (!renamed) throw new DeviceNotFoundError();
+    return renamed;
+  }
+
+  /** Log out one of the caller's devices by id. */
+  @Delete('devices/:id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @UseGuards(JwtDevicesGuard)
+  async remove(@CurrentDevice() caller: AuthenticatedDevice, @Param('id', DEVICE_ID) deviceId: number): Promise<void> {
+    if (!(await this.devices.revoke(caller.userId, deviceId))) throw new DeviceNotFoundError();
+  }
+}

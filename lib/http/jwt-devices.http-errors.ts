@@ -1,0 +1,52 @@
+import {
+  BadRequestException,
+  type CallHandler,
+  type ExecutionContext,
+  HttpException,
+  Injectable,
+  type NestInterceptor,
+  NotFoundException,
+  ServiceUnavailableException,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { catchError, type Observable } from 'rxjs';
+import {
+  DeviceNotFoundError,
+  InvalidCredentialsError,
+  InvalidDeviceInputError,
+  InvalidPermanentTokenError,
+  InvalidTokenError,
+  LoginNotConfiguredError,
+  StoreUnavailableError,
+} from '../jwt-devices.errors.js';
+
+/**
+ * The one place where the module's domain errors become HTTP: Nest's exceptions with the usual
+ * `{statusCode, message, error}` body. Anything else is returned as it is.
+ */
+export function toHttpException(error: unknown): unknown {
+  if (error instanceof HttpException) return error;
+  if (error instanceof InvalidTokenError) return new UnauthorizedException(error.message);
+  if (
+    error instanceof InvalidPermanentTokenError ||
+    error instanceof InvalidCredentialsError ||
+    error instanceof InvalidDeviceInputError
+  ) {
+    return new BadRequestException(error.message);
+  }
+  if (error instanceof DeviceNotFoundError || error instanceof LoginNotConfiguredError) return new NotFoundException(error.message);
+  if (error instanceof StoreUnavailableError) return new ServiceUnavailableException(error.message);
+  return error;
+}
+
+/** Maps the module's domain errors thrown by a handler to HTTP (see {@link toHttpException}). */
+@Injectable()
+export class JwtDevicesErrorsInterceptor implements NestInterceptor {
+  intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return next.handle().pipe(
+      catchError((error: unknown) => {
+        throw toHttpException(error);
+      }),
+    );
+  }
+}

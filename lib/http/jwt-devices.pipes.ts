@@ -1,0 +1,66 @@
+import { type ArgumentMetadata, BadRequestException, Injectable, type PipeTransform } from '@nestjs/common';
+import { getMetadataStorage, validateSync, type ValidationError } from 'class-validator';
+import { parseDeviceId } from '../store/device-store.js';
+
+/** A body DTO class of the module: its `class-validator` rules, and what to answer for a non-object body. */
+interface BodyDtoClass {
+  new (): object;
+  readonly invalidBody: string;
+}
+
+/**
+ * Validates a body against its DTO class's `class-validator` rules and answers the module's usual 400
+ * with one string `message`. Only the DTO's own fields are copied, so nothing else of a hostile body
+ * (`__proto__` included) reaches the handler. Behind an app-wide `ValidationPipe`, which runs first,
+ * the app's error shape applies; this pipe then finds nothing more to refuse.
+ */
+@Injectable()
+export class JwtDevicesBodyPipe implements PipeTransform {
+  transform(value: unknown, { metatype }: ArgumentMetadata): unknown {
+    const dto = metatype as unknown as BodyDtoClass | undefined;
+    if (typeof dto?.invalidBody !== 'string') return value;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new BadRequestException(dto.invalidBody);
+    const instance = new dto() as Record<string, unknown>;
+    for (const field of fieldsOf(dto)) {
+      if (Object.hasOwn(value, field)) instance[field] = (value as Record<string, unknown>)[field];
+    }
+    const errors = validateSync(instance, { forbidUnknownValues: true });
+    if (errors.length > 0) throw new BadRequestException(firstMessage(errors, dto.invalidBody));
+    return instance;
+  }
+}
+
+function fieldsOf(dto: BodyDtoClass): string[] {
+  const rules = getMetadataStorage().getTargetValidationMetadatas(dto, '', true, false);
+  return [...new Set(rules.map(({ propertyName }) => propertyName))];
+}
+
+/** The body's shape message wins (a missing field), then the first rule broken. */
+function firstMessage(errors: ValidationError[], shape: string): string {
+  const messages = errors.flatMap(({ constraints }) => Object.values(constraints ?? {}));
+  return messages.includes(shape) ? shape : (messages[0] ?? shape);
+}
+
+/** Messages of {@link ParseDeviceIdPipe}. */
+export interface ParseDeviceIdOptions {
+  /** Answer when the value is absent (a header); absent values are otherwise invalid. */
+  missing?: string;
+  /** @default 'Device id must be a positive integer.' */
+  invalid?: string;
+}
+
+/**
+ * Reads a device id (path parameter or header) as `ParseIntPipe` reads integers: decimal digits, at
+ * least 1, else 400. Ids past the largest storable id pass as `Infinity`, so the route answers 404.
+ */
+@Injectable()
+export class ParseDeviceIdPipe implements PipeTransform<unknown, number> {
+  constructor(private readonly messages: ParseDeviceIdOptions = {}) {}
+
+  transform(value: unknown): number {
+    if (value === undefined && this.messages.missing) throw new BadRequestException(this.messages.missing);
+    const id = parseDeviceId(value);
+    if (id === undefined) throw new BadRequestException(this.messages.invalid ?? 'Device id must be a positive integer.');
+    return id;
+  }
+}

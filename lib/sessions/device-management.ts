@@ -1,0 +1,65 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JWT_DEVICES_OPTIONS } from '../jwt-devices.constants.js';
+import { InvalidDeviceInputError, JwtDevicesError } from '../jwt-devices.errors.js';
+import type { ResolvedJwtDevicesOptions } from '../jwt-devices.options.js';
+import { DeviceStore, isStorableId, type ListedDevice } from '../store/device-store.js';
+import { cleanDeviceText, MAX_DEVICE_TEXT } from './device-names.js';
+import { SessionPolicy } from './session-policy.js';
+
+/** What a user may do with their own devices: list, rename, sign out one, others, or all; and the expiry sweep. */
+@Injectable()
+export class DeviceManagement {
+  constructor(
+    @Inject(JWT_DEVICES_OPTIONS) private readonly options: ResolvedJwtDevicesOptions,
+    @Inject(DeviceStore) private readonly store: DeviceStore,
+    private readonly policy: SessionPolicy,
+  ) {}
+
+  /** The user's devices, oldest first. */
+  list(userId: string): Promise<ListedDevice[]> {
+    return this.store.list(userId);
+  }
+
+  /**
+   * Renames one of the user's devices; the name is cleaned as names from headers are.
+   * @returns the device, or `undefined` when the user has no such device.
+   * @throws InvalidDeviceInputError for an empty or too long name.
+   */
+  async rename(userId: string, deviceId: number, name: string): Promise<ListedDevice | undefined> {
+    const clean = typeof name === 'string' ? cleanDeviceText(name) : '';
+    if (!clean || Array.from(name.trim()).length > MAX_DEVICE_TEXT) {
+      throw new InvalidDeviceInputError(`"name" must be a non-empty string of at most ${MAX_DEVICE_TEXT} characters.`);
+    }
+    return isStorableId(deviceId) ? this.store.rename(userId, deviceId, clean) : undefined;
+  }
+
+  /**
+   * Deletes one of the user's devices: its permanent token stops refreshing and its JWTs stop verifying.
+   * @returns false when the user has no such device (another user's is never touched).
+   */
+  async revoke(userId: string, deviceId: number, now: number): Promise<boolean> {
+    return isStorableId(deviceId) && (await this.policy.remove([{ id: deviceId, userId }], { userId }, 'logout', now)) > 0;
+  }
+
+  /** Deletes every device of the user but `keepDeviceId`. @returns how many. */
+  async revokeAllBut(userId: string, keepDeviceId: number | null, now: number): Promise<number> {
+    const ids = (await this.store.idsOfUser(userId)).filter((id) => id !== keepDeviceId);
+    return this.policy.remove(ids.map((id) => ({ id, userId })), { userId }, 'signed-out', now);
+  }
+
+  /**
+   * Deletes devices idle past `permanentTokenExpiration`, `batchSize` per statement, at most `maxBatches`
+   * statements. @returns how many.
+   */
+  async purgeExpired(now: number, batchSize: number, maxBatches: number): Promise<number> {
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new JwtDevicesError('purgeExpired({ batchSize }) must be a positive integer.');
+    const cutoff = new Date(now - this.options.permanentTokenExpiration);
+    let purged = 0;
+    for (let batch = 0; batch < maxBatches; batch++) {
+      const expired = await this.store.findIdle(cutoff, batchSize);
+      purged += await this.policy.remove(expired, { idleBefore: cutoff }, 'expired', now);
+      if (expired.length < batchSize) break;
+    }
+    return purged;
+  }
+}

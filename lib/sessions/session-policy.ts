@@ -1,0 +1,189 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { KeyObject } from 'node:crypto';
+import type { CachedDevice } from '../cache/device-key-cache.js';
+import { DeviceKeys } from '../cache/device-keys.js';
+import { JWT_DEVICES_OPTIONS } from '../jwt-devices.constants.js';
+import { InvalidPermanentTokenError, InvalidTokenError, PermanentTokenReusedError } from '../jwt-devices.errors.js';
+import { DeviceEvents, type DeviceRevokedReason } from '../jwt-devices.events.js';
+import type { ResolvedJwtDevicesOptions } from '../jwt-devices.options.js';
+import { type DeviceDeleteFilter, DeviceStore, type StoredDevice } from '../store/device-store.js';
+import {
+  deriveSuccessorToken,
+  generateDeviceSecret,
+  generatePermanentToken,
+  hashPermanentToken,
+  MAX_PERMANENT_TOKEN_LENGTH,
+} from '../tokens/device-secrets.js';
+import type { DeviceDescription } from './device-names.js';
+
+/** A device just created at login. */
+export interface OpenedDevice {
+  readonly id: number;
+  /** Shown to the client once; only its hash is stored. */
+  readonly permanentToken: string;
+  /** The device's JWT signing key. */
+  readonly key: KeyObject;
+}
+
+/** A device whose permanent token was accepted, and its user. */
+export interface RefreshedDevice<TUser extends object = object> {
+  readonly user: TUser;
+  readonly id: number;
+  readonly userId: string;
+  readonly key: KeyObject;
+  /** The successor token, when the refresh rotated it. */
+  readonly permanentToken?: string;
+}
+
+/**
+ * The rules of a device's life, over the {@link DeviceStore} interface: creation and the device limit,
+ * idle expiry and the sliding window, absolute lifetime, rotation with reuse detection. It throws
+ * domain errors only; what they mean in HTTP is decided in `http/`.
+ */
+@Injectable()
+export class SessionPolicy {
+  constructor(
+    @Inject(JWT_DEVICES_OPTIONS) private readonly options: ResolvedJwtDevicesOptions,
+    @Inject(DeviceStore) private readonly store: DeviceStore,
+    private readonly keys: DeviceKeys,
+    private readonly events: DeviceEvents,
+  ) {}
+
+  /** Whether a device has idled past `permanentTokenExpiration` or outlived `permanentTokenMaxAge`. */
+  isExpired(device: Pick<CachedDevice, 'lastRequestMs' | 'createdMs'>, now: number): boolean {
+    const { permanentTokenExpiration, permanentTokenMaxAge } = this.options;
+    return now - device.lastRequestMs > permanentTokenExpiration || (permanentTokenMaxAge !== null && now - device.createdMs > permanentTokenMaxAge);
+  }
+
+  /**
+   * Creates a device for `userId` at `now`. With `devicesPerUser`, the user's least recently used
+   * devices beyond the limit are deleted (never the new one).
+   */
+  async open(userId: string, description: DeviceDescription, now: number): Promise<OpenedDevice> {
+    const permanentToken = generatePermanentToken();
+    const jwtSecret = generateDeviceSecret();
+    const created = new Date(now);
+    const ticket = this.keys.ticket();
+    const id = await this.store.insert({ userId, permanentTokenHash: hashPermanentToken(permanentToken), jwtSecret, ...description, created });
+    const key = this.keys.keyOf(jwtSecret);
+    this.keys.add({ id, userId, key, lastRequestMs: now, createdMs: now }, now, ticket);
+    this.events.emit({ type: 'device.created', deviceId: id, userId, at: created, name: description.name });
+    const limit = this.options.devicesPerUser;
+    if (limit !== null) {
+      const evicted = (await this.store.idsOfUser(userId)).filter((other) => other !== id).slice(limit - 1);
+      await this.remove(evicted.map((other) => ({ id: other, userId })), { userId }, 'evicted', now);
+    }
+    return { id, permanentToken, key };
+  }
+
+  /**
+   * The device a JWT names, from this instance's cache or, when cold, stale or expired here, from one
+   * read by primary key.
+   * @throws InvalidTokenError when the device is gone or expired.
+   */
+  async deviceForJwt(id: number, now: number): Promise<CachedDevice> {
+    const cached = this.keys.get(id, now);
+    if (cached !== undefined && !this.isExpired(cached, now)) return cached;
+    const ticket = this.keys.ticket();
+    const row = await this.store.findById(id);
+    const remembered = row ? this.keys.remember(row, now, ticket) : undefined;
+    if (remembered === undefined || this.isExpired(remembered, now)) throw new InvalidTokenError();
+    return remembered;
+  }
+
+  /**
+   * Accepts a permanent token: its device must exist and not be expired (an expired one is deleted).
+   * Slides the expiry, writing `last_request_datetime` at most once per
+   * `permanentTokenExpirationAccuracy`; with `permanentTokenRotation`, rotates the token. A device
+   * whose user `findUser` no longer finds is deleted.
+   * @throws InvalidPermanentTokenError when missing, unknown or expired, or its user is gone;
+   * PermanentTokenReusedError on reuse of a rotated-out token.
+   */
+  async refresh<TUser extends object>(
+    permanentToken: string | undefined,
+    now: number,
+    findUser: (userId: string) => Promise<TUser | null | undefined> | TUser | null | undefined,
+  ): Promise<RefreshedDevice<TUser>> {
+    if (!permanentToken) throw new InvalidPermanentTokenError('The Permanent-Token header is required.');
+    if (permanentToken.length > MAX_PERMANENT_TOKEN_LENGTH) throw new InvalidPermanentTokenError();
+    const hash = hashPermanentToken(permanentToken);
+    const ticket = this.keys.ticket();
+    let row = await this.store.findByTokenHash(hash);
+    if (!row && this.options.permanentTokenRotation) row = await this.store.findByPreviousTokenHash(hash);
+    if (!row) throw new InvalidPermanentTokenError();
+
+    const cached = this.keys.remember(row, now, ticket);
+    if (cached === undefined) throw new InvalidPermanentTokenError(); // revoked while we read it
+    if (this.isExpired(cached, now)) {
+      await this.forget(row, 'expired', now);
+      throw new InvalidPermanentTokenError('Permanent token has expired; log in again.');
+    }
+
+    let successor: string | undefined;
+    if (this.options.permanentTokenRotation) {
+      successor = await this.rotate(row, permanentToken, hash, now);
+      cached.lastRequestMs = now;
+    } else if (now - row.lastRequestDatetime.getTime() > this.options.permanentTokenExpirationAccuracy) {
+      await this.store.touch(row.id, new Date(now), new Date(now - this.options.permanentTokenExpirationAccuracy));
+      cached.lastRequestMs = now;
+    }
+    const user = await findUser(row.userId);
+    if (!user) {
+      await this.forget(row, 'user-gone', now);
+      throw new InvalidPermanentTokenError('The user of this permanent token no longer exists; the device was deleted.');
+    }
+    this.events.emit({ type: 'device.refreshed', deviceId: row.id, userId: row.userId, at: new Date(now) });
+    return { user, id: row.id, userId: row.userId, key: cached.key, ...(successor !== undefined && { permanentToken: successor }) };
+  }
+
+  /** Deletes a device whatever its owner (expired, stolen, user gone) and says why. */
+  async forget(device: Pick<StoredDevice, 'id' | 'userId'>, reason: DeviceRevokedReason, now: number): Promise<void> {
+    await this.remove([device], {}, reason, now);
+  }
+
+  /**
+   * Deletes those of `devices` that match `filter`, makes every instance forget them, and tells
+   * `onEvent`. @returns how many were deleted.
+   */
+  async remove(
+    devices: ReadonlyArray<Pick<StoredDevice, 'id' | 'userId'>>,
+    filter: DeviceDeleteFilter,
+    reason: DeviceRevokedReason,
+    now: number,
+  ): Promise<number> {
+    if (devices.length === 0) return 0;
+    const ids = devices.map(({ id }) => id);
+    const deleted = await this.keys.revoking(ids, () => this.store.delete(ids, filter));
+    if (deleted > 0) {
+      const at = new Date(now);
+      for (const { id, userId } of devices) this.events.emit({ type: 'device.revoked', deviceId: id, userId, at, reason });
+    }
+    return deleted;
+  }
+
+  /**
+   * Rotates the permanent token of `row`, presented as `token` (hash `hash`), and returns its successor.
+   * The current token rotates with one conditional update; refreshes that lose the race, and retries
+   * within the reuse interval, get the same successor. A retired token after the interval revokes the device.
+   */
+  private async rotate(row: StoredDevice, token: string, hash: string, now: number): Promise<string> {
+    const successor = deriveSuccessorToken(this.options.jwtSecret, token);
+    const successorHash = hashPermanentToken(successor);
+    if (row.permanentTokenHash === hash) {
+      if (await this.store.rotate(row.id, hash, successorHash, new Date(now))) {
+        this.events.emit({ type: 'device.rotated', deviceId: row.id, userId: row.userId, at: new Date(now) });
+        return successor;
+      }
+      // Another refresh rotated this token a moment ago: read what it wrote.
+      const current = await this.store.findById(row.id);
+      if (!current) throw new InvalidPermanentTokenError();
+      row = current;
+    }
+    const withinInterval = row.rotatedAt !== null && now - row.rotatedAt.getTime() <= this.options.permanentTokenReuseInterval;
+    if (row.previousTokenHash === hash && row.permanentTokenHash === successorHash && withinInterval) return successor;
+
+    this.events.emit({ type: 'device.reuse-detected', deviceId: row.id, userId: row.userId, at: new Date(now) });
+    await this.forget(row, 'theft', now);
+    throw new PermanentTokenReusedError();
+  }
+}

@@ -1,0 +1,135 @@
+import { Logger } from '@nestjs/common';
+import { type DataSource, type FindOptionsWhere, In, LessThan, type Repository } from 'typeorm';
+import { JwtDevicesError, StoreUnavailableError } from '../jwt-devices.errors.js';
+import { type DeviceRecord, deviceEntityFor } from './device.entity.js';
+import type { DeviceDeleteFilter, DeviceStore, ListedDevice, NewDevice, StoredDevice } from './device-store.js';
+
+/** The columns every check of a device needs. */
+const STORED = {
+  id: true,
+  userId: true,
+  jwtSecret: true,
+  permanentTokenHash: true,
+  previousTokenHash: true,
+  created: true,
+  lastRequestDatetime: true,
+  rotatedAt: true,
+} as const;
+
+/** The columns a device list shows. */
+const LISTED = { id: true, created: true, name: true, details: true, lastRequestDatetime: true } as const;
+
+/** Most ids in one `IN (…)`: far below every driver's bind-parameter limit (PostgreSQL's is 65,535). */
+const IDS_PER_STATEMENT = 10_000;
+
+/**
+ * The {@link DeviceStore} on a TypeORM `DataSource`: SQLite, PostgreSQL, MySQL or MariaDB, with the
+ * device entity of that database (`deviceEntityFor`). Every query of the module is here.
+ */
+export class TypeOrmDeviceStore implements DeviceStore {
+  private readonly logger = new Logger('JwtDevicesStore');
+  private readonly devices: Repository<DeviceRecord>;
+
+  constructor(dataSource: DataSource) {
+    const entity = deviceEntityFor(dataSource.options.type);
+    if (!dataSource.hasMetadata(entity)) {
+      const type = dataSource.options.type;
+      throw new JwtDevicesError(
+        `The TypeORM DataSource has no ${entity.name} entity. Pass database: '${type}' to JwtDevicesModule.forRoot() ` +
+          `(or forRootAsync()) and set autoLoadEntities: true in TypeOrmModule, or list deviceEntityFor('${type}') in the DataSource's entities.`,
+      );
+    }
+    this.devices = dataSource.getRepository(entity);
+  }
+
+  async insert(device: NewDevice): Promise<number> {
+    const inserted = await this.run(() => this.devices.insert({ ...device, lastRequestDatetime: device.created }));
+    return Number(inserted.identifiers[0]?.id);
+  }
+
+  findById(id: number): Promise<StoredDevice | undefined> {
+    return this.findOne({ id });
+  }
+
+  findByTokenHash(hash: string): Promise<StoredDevice | undefined> {
+    return this.findOne({ permanentTokenHash: hash });
+  }
+
+  findByPreviousTokenHash(hash: string): Promise<StoredDevice | undefined> {
+    return this.findOne({ previousTokenHash: hash });
+  }
+
+  async touch(id: number, at: Date, ifBefore: Date): Promise<void> {
+    await this.run(() => this.devices.update({ id, lastRequestDatetime: LessThan(ifBefore) }, { lastRequestDatetime: at }));
+  }
+
+  async rotate(id: number, fromHash: string, toHash: string, at: Date): Promise<boolean> {
+    const result = await this.run(() =>
+      this.devices.update(
+        { id, permanentTokenHash: fromHash },
+        { permanentTokenHash: toHash, previousTokenHash: fromHash, rotatedAt: at, lastRequestDatetime: at },
+      ),
+    );
+    return Boolean(result.affected);
+  }
+
+  list(userId: string): Promise<ListedDevice[]> {
+    return this.run(() => this.devices.find({ where: { userId }, order: { created: 'ASC', id: 'ASC' }, select: LISTED }));
+  }
+
+  async rename(userId: string, id: number, name: string): Promise<ListedDevice | undefined> {
+    const result = await this.run(() => this.devices.update({ id, userId }, { name }));
+    if (!result.affected) return undefined;
+    return (await this.run(() => this.devices.findOne({ where: { id, userId }, select: LISTED }))) ?? undefined;
+  }
+
+  async idsOfUser(userId: string): Promise<number[]> {
+    const rows = await this.run(() =>
+      this.devices.find({ where: { userId }, select: { id: true }, order: { lastRequestDatetime: 'DESC', id: 'DESC' } }),
+    );
+    return rows.map(({ id }) => id);
+  }
+
+  findIdle(cutoff: Date, limit: number): Promise<Array<{ id: number; userId: string }>> {
+    return this.run(() =>
+      this.devices.find({
+        where: { lastRequestDatetime: LessThan(cutoff) },
+        select: { id: true, userId: true },
+        order: { lastRequestDatetime: 'ASC' },
+        take: limit,
+      }),
+    );
+  }
+
+  async delete(ids: readonly number[], filter: DeviceDeleteFilter = {}): Promise<number> {
+    let deleted = 0;
+    for (let start = 0; start < ids.length; start += IDS_PER_STATEMENT) {
+      const chunk = ids.slice(start, start + IDS_PER_STATEMENT);
+      const where: FindOptionsWhere<DeviceRecord> = { id: chunk.length === 1 ? chunk[0] : In(chunk) };
+      if (filter.userId !== undefined) where.userId = filter.userId;
+      if (filter.idleBefore !== undefined) where.lastRequestDatetime = LessThan(filter.idleBefore);
+      deleted += (await this.run(() => this.devices.delete(where))).affected ?? 0;
+    }
+    return deleted;
+  }
+
+  private async findOne(where: FindOptionsWhere<DeviceRecord>): Promise<StoredDevice | undefined> {
+    return (await this.run(() => this.devices.findOne({ where, select: STORED }))) ?? undefined;
+  }
+
+  /**
+   * Runs one statement. A failure becomes {@link StoreUnavailableError}, logged by class and code only:
+   * messages and parameters may hold hashes or secrets, and never reach the log.
+   */
+  private async run<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      const { name, code } = (error ?? {}) as { name?: string; code?: unknown };
+      const driverCode = (error as { driverError?: { code?: unknown } } | undefined)?.driverError?.code;
+      const shown = code ?? driverCode;
+      this.logger.error(`Device store operation failed: ${name ?? 'Error'}${shown ? ` (${String(shown)})` : ''}`);
+      throw new StoreUnavailableError();
+    }
+  }
+}
