@@ -5,7 +5,7 @@ import { type Authenticated, DevicesService } from '../devices.service.js';
 import { JWT_DEVICES_STRATEGY, REQUEST_DEVICE_PROPERTY } from '../jwt-devices.constants.js';
 import { InvalidTokenError } from '../jwt-devices.errors.js';
 import type { RequestHeaders } from '../sessions/device-names.js';
-import { toHttpException } from './jwt-devices.http-errors.js';
+import { passportOutcome } from './direct-auth.js';
 import { readAuthorizationToken } from './request-input.js';
 
 /** A request as the strategies read it: Express's and Fastify's both fit. */
@@ -43,12 +43,7 @@ export class DeviceJwtStrategy extends PassportStrategy(Strategy, JWT_DEVICES_ST
    * passport's hook. A refused token *fails* (so the next strategy of `AuthGuard([...])` gets its turn,
    * and `AuthGuard` answers 401); a store failure is an error (503), which stops the chain.
    */
-  async validate(request: StrategyRequest): Promise<object | [false, string]> {
-    try {
-      return (await this.authenticateRequest(request)).user;
-    } catch (error) {
-      if (error instanceof InvalidTokenError) return [false, error.message];
-      throw toHttpException(error);
-    }
+  validate(request: StrategyRequest): Promise<object | [false, string]> {
+    return passportOutcome(() => this.authenticateRequest(request), InvalidTokenError);
   }
 }

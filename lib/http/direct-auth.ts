@@ -1,4 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
+import type { JwtDevicesRequestError } from '../jwt-devices.errors.js';
+import { toHttpException } from './jwt-devices.http-errors.js';
 
 /** The hooks of `@nestjs/passport`'s `AuthGuard` that the module's guards keep. */
 export interface AuthGuardHooks {
@@ -26,4 +28,21 @@ export async function authenticateDirectly(
   }
   request.user = guard.handleRequest(error, user, undefined, context);
   return true;
+}
+
+/**
+ * What a module strategy's `validate` hands to passport: the user on success; `[false, message]` when
+ * the credential is refused (`refused`), so passport *fails* and tries the next strategy of an
+ * `AuthGuard([...])` chain; any other error (a store failure) as its HTTP exception, which stops the chain.
+ */
+export async function passportOutcome(
+  authenticate: () => Promise<{ user: object }>,
+  refused: abstract new (...args: never[]) => JwtDevicesRequestError,
+): Promise<object | [false, string]> {
+  try {
+    return (await authenticate()).user;
+  } catch (error) {
+    if (error instanceof refused) return [false, error.message];
+    throw toHttpException(error);
+  }
 }

@@ -5,7 +5,7 @@ import { DevicesService, type Refreshed } from '../devices.service.js';
 import { PERMANENT_TOKEN_HEADER, PERMANENT_TOKEN_STRATEGY, REQUEST_DEVICE_PROPERTY, REQUEST_REFRESH_PROPERTY } from '../jwt-devices.constants.js';
 import { InvalidPermanentTokenError } from '../jwt-devices.errors.js';
 import type { StrategyRequest } from './device-jwt.strategy.js';
-import { toHttpException } from './jwt-devices.http-errors.js';
+import { passportOutcome } from './direct-auth.js';
 import { singleHeader } from './request-input.js';
 
 /**
@@ -32,12 +32,7 @@ export class PermanentTokenStrategy extends PassportStrategy(Strategy, PERMANENT
   }
 
   /** passport's hook: a refused token fails (400 through `PermanentTokenGuard`, 401 through a bare `AuthGuard`). */
-  async validate(request: StrategyRequest): Promise<object | [false, string]> {
-    try {
-      return (await this.authenticateRequest(request)).user;
-    } catch (error) {
-      if (error instanceof InvalidPermanentTokenError) return [false, error.message];
-      throw toHttpException(error);
-    }
+  validate(request: StrategyRequest): Promise<object | [false, string]> {
+    return passportOutcome(() => this.authenticateRequest(request), InvalidPermanentTokenError);
   }
 }
