@@ -10,7 +10,7 @@ import { DeviceManagement } from './sessions/device-management.js';
 import { describeDevice, type RequestHeaders } from './sessions/device-names.js';
 import { SessionPolicy } from './sessions/session-policy.js';
 import { type ListedDevice, parseDeviceId, MAX_DEVICE_ID } from './store/device-store.js';
-import { DeviceTokens } from './tokens/device-tokens.js';
+import { type DeviceJwtClaims, DeviceTokens } from './tokens/device-tokens.js';
 
 /** The device (or, with `permanentTokenAuth: false`, the device-less session) a request authenticated as. */
 export interface AuthenticatedDevice {
@@ -187,17 +187,21 @@ export class DevicesService {
     if (typeof claimedUserId !== 'string' && !Number.isSafeInteger(claimedUserId)) throw new InvalidTokenError();
     let device: AuthenticatedDevice;
     let key: KeyObject;
+    let verified: DeviceJwtClaims | undefined;
     if (this.options.permanentTokenAuth) {
       const id = parseDeviceId(claims?.device_id);
       if (id === undefined || id > MAX_DEVICE_ID) throw new InvalidTokenError();
-      const cached = await this.policy.deviceForJwt(id, now);
+      // A device read from the store is cached only after the signature checked out.
+      const cached = await this.policy.deviceForJwt(id, now, (deviceKey) => {
+        verified = this.tokens.verify(token, deviceKey, now);
+      });
       device = { id, userId: cached.userId };
       key = cached.key;
     } else {
       device = { id: null, userId: String(claimedUserId) };
       key = this.keys.plainKey;
     }
-    const verified = this.tokens.verify(token, key, now);
+    verified ??= this.tokens.verify(token, key, now);
     if (String(verified.user_id) !== device.userId) throw new InvalidTokenError();
     const notBeforeMs = verified.nbf === undefined ? Number.NEGATIVE_INFINITY : verified.nbf * 1_000;
     this.keys.rememberToken(token, { deviceId: device.id, userId: device.userId, key, expiresMs: verified.exp * 1_000, notBeforeMs });

@@ -36,6 +36,7 @@ export {
   REQUEST_REFRESH_PROPERTY,
 } from './jwt-devices.constants.js';
 export {
+  DeviceEvictedError,
   DeviceNotFoundError,
   InvalidCredentialsError,
   InvalidDeviceInputError,
@@ -45,6 +46,7 @@ export {
   JwtDevicesOptionsError,
   JwtDevicesRequestError,
   LoginNotConfiguredError,
+  NoDevicesError,
   PermanentTokenReusedError,
   StoreUnavailableError,
   TokenExpiredError,

@@ -77,6 +77,23 @@ export class PermanentTokenReusedError extends InvalidPermanentTokenError {
   }
 }
 
+/**
+ * A login whose device newer logins of the same user pushed out at once (`devicesPerUser`): its token
+ * would be dead on arrival, so none is issued. The client logs in again.
+ */
+export class DeviceEvictedError extends JwtDevicesRequestError {
+  constructor() {
+    super('Newer logins of this user replaced this device at once (device limit reached); log in again.');
+  }
+}
+
+/** The app issues plain JWTs (`permanentTokenAuth: false`): there are no devices to list or sign out. */
+export class NoDevicesError extends JwtDevicesRequestError {
+  constructor() {
+    super('This app issues plain JWTs without devices (permanentTokenAuth: false): there is no device to sign out, and each JWT expires on its own.');
+  }
+}
+
 /** The user has no device with this id (another user's device is never touched). */
 export class DeviceNotFoundError extends JwtDevicesRequestError {
   constructor() {

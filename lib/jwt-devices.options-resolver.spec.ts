@@ -261,6 +261,7 @@ describe('resolveJwtDevicesOptions', () => {
 
     it.each<[string, unknown]>([
       ['permittedHeadersGuard', 'yes'],
+      ['allowFormLogin', 1],
       ['publicRouteMetadata', ''],
       ['publicRouteMetadata', 42],
       ['store', {}],

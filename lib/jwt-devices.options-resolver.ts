@@ -28,7 +28,7 @@ export function resolveJwtDevicesOptions(raw: JwtDevicesModuleOptions): Resolved
         `node -e "console.log(require('node:crypto').randomBytes(32).toString('base64url'))".`,
     );
   }
-  for (const flag of ['permanentTokenAuth', 'permanentTokenRotation', 'permittedHeadersGuard'] as const) {
+  for (const flag of ['permanentTokenAuth', 'permanentTokenRotation', 'permittedHeadersGuard', 'allowFormLogin'] as const) {
     if (typeof options[flag] !== 'boolean') {
       throw new JwtDevicesOptionsError(flag, `must be true or false; got ${describeValue(options[flag])}.`);
     }
@@ -82,6 +82,7 @@ export function resolveJwtDevicesOptions(raw: JwtDevicesModuleOptions): Resolved
     onEvent: options.onEvent ?? null,
     redis: resolveRedis(options.redis),
     permittedHeadersGuard: options.permittedHeadersGuard,
+    allowFormLogin: options.allowFormLogin,
     publicRouteMetadata: resolvePublicRouteMetadata(options.publicRouteMetadata),
     store: resolveStore(options.store),
   });

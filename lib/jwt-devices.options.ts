@@ -159,6 +159,14 @@ export interface JwtDevicesModuleOptions {
   permittedHeadersGuard?: boolean;
 
   /**
+   * Accept login bodies that are not JSON (`application/x-www-form-urlencoded`, `multipart/form-data`,
+   * `text/plain`). Off by default: any web page can make a visitor's browser post a form, so form logins
+   * let other sites sign a visitor in to an account of their choosing (login CSRF). Refused with 415.
+   * @default false
+   */
+  allowFormLogin?: boolean;
+
+  /**
    * The metadata key of the app's own "public route" decorator (e.g. `'isPublic'`, as in Nest's docs),
    * honoured by `JwtDevicesGuard` beside the module's `@Public()`.
    * @default null
@@ -232,6 +240,7 @@ export interface ResolvedJwtDevicesOptions {
   readonly onEvent: JwtDevicesEventListener | null;
   readonly redis: Readonly<JwtDevicesRedisOptions> | null;
   readonly permittedHeadersGuard: boolean;
+  readonly allowFormLogin: boolean;
   readonly publicRouteMetadata: string | symbol | null;
   readonly store: DeviceStore | null;
 }
@@ -250,6 +259,7 @@ export const JWT_DEVICES_DEFAULTS = Object.freeze({
   devicesPerUser: null,
   redis: null,
   permittedHeadersGuard: true,
+  allowFormLogin: false,
   publicRouteMetadata: null,
   store: null,
 } as const satisfies Partial<JwtDevicesModuleOptions>);

@@ -28,7 +28,7 @@ async function document(options: Parameters<typeof addJwtDevicesToOpenApi>[1] = 
 }
 
 const CONTRACT: [string, string, string[]][] = [
-  ['/auth-token/', 'post', ['200', '400']],
+  ['/auth-token/', 'post', ['200', '400', '409', '415']],
   ['/device-refresh-token/', 'post', ['200', '400']],
   ['/device-logout/', 'delete', ['204', '400', '401', '404']],
   ['/devices/', 'get', ['200', '401']],

@@ -32,7 +32,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig 
     port: readPort(env.PORT),
     httpAdapter: readHttpAdapter(env.HTTP_ADAPTER),
     database: readDatabaseUrl(env.DATABASE_URL),
-    jwtSecret: env.JWT_SECRET || DEVELOPMENT_JWT_SECRET,
+    jwtSecret: readJwtSecret(env),
     jwtSecretIsDefault: !env.JWT_SECRET,
     settings: {
       permanentTokenAuth: readBoolean('JWT_PERMANENT_TOKEN_AUTH', env.JWT_PERMANENT_TOKEN_AUTH),
@@ -46,6 +46,15 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig 
       redis: env.REDIS_URL ? { url: env.REDIS_URL } : undefined,
     },
   };
+}
+
+/** JWT_SECRET, or the development secret outside production; in production a missing secret stops the app. */
+function readJwtSecret(env: NodeJS.ProcessEnv): string {
+  if (env.JWT_SECRET) return env.JWT_SECRET;
+  if (env.NODE_ENV === 'production') {
+    throw new Error('JWT_SECRET is required when NODE_ENV=production: set it to a random string of at least 32 characters.');
+  }
+  return DEVELOPMENT_JWT_SECRET;
 }
 
 function readHttpAdapter(value: string | undefined): 'express' | 'fastify' {

@@ -94,6 +94,12 @@ describe('example app (in process)', () => {
     await expect(startInProcess({ JWT_EXPIRATION_DELTA: 'five minutes' })).rejects.toThrow(/jwtExpiration/);
     expect(() => readConfig({ DATABASE_URL: 'oracle://x' })).toThrow(/DATABASE_URL/);
   });
+
+  it('refuses to start in production without JWT_SECRET, naming it; elsewhere it warns and uses a development secret', () => {
+    expect(() => readConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required when NODE_ENV=production/);
+    expect(readConfig({ NODE_ENV: 'production', JWT_SECRET: 'a-secret-from-the-environment-of-32-chars' }).jwtSecretIsDefault).toBe(false);
+    expect(readConfig({ NODE_ENV: 'development' }).jwtSecretIsDefault).toBe(true);
+  });
 });
 
 describe(`example app as \`npm start\` runs it (${HTTP_ADAPTER})`, () => {

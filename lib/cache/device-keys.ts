@@ -43,18 +43,18 @@ export class DeviceKeys {
   }
 
   /**
-   * Caches what a row read after `ticket` says, deriving its key once.
+   * Caches what a row read after `ticket` says, with its key (derived here unless given).
    * @returns `undefined` when the device was revoked while the row was being read.
    */
-  remember(row: StoredDevice, now: number, ticket: number): CachedDevice | undefined {
+  remember(row: StoredDevice, now: number, ticket: number, key?: KeyObject): CachedDevice | undefined {
     const cached = this.cache.get(row.id, now);
     const lastRequestMs = row.lastRequestDatetime.getTime();
     if (cached !== undefined && cached.userId === row.userId) {
       cached.lastRequestMs = Math.max(cached.lastRequestMs, lastRequestMs);
       return cached;
     }
-    const key = this.keyOf(row.jwtSecret);
-    return this.cache.set({ id: row.id, userId: row.userId, key, lastRequestMs, createdMs: row.created.getTime() }, now, ticket);
+    const entry = { id: row.id, userId: row.userId, key: key ?? this.keyOf(row.jwtSecret), lastRequestMs, createdMs: row.created.getTime() };
+    return this.cache.set(entry, now, ticket);
   }
 
   /** Caches a device this instance just created. */
@@ -70,6 +70,12 @@ export class DeviceKeys {
   /** Remembers a verified JWT, tied to the key it was verified with. */
   rememberToken(token: string, verified: VerifiedToken): void {
     this.cache.tokens.set(token, verified);
+  }
+
+  /** Forgets devices that are gone, here and (told after) on every other instance. */
+  forget(deviceIds: readonly number[]): void {
+    for (const id of deviceIds) this.cache.revoke(id);
+    this.revocations.publish(deviceIds);
   }
 
   /**

@@ -1,8 +1,24 @@
-import { Body, Controller, createParamDecorator, Delete, type ExecutionContext, Get, HttpCode, HttpStatus, Param, Patch, Post, Req, UseGuards, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  createParamDecorator,
+  Delete,
+  type ExecutionContext,
+  Get,
+  Header,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Patch,
+  Post,
+  Req,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import { type AuthenticatedDevice, DevicesService } from '../devices.service.js';
 import type { DeviceView, LoginResponse, RefreshResponse } from '../devices.responses.js';
 import { DEVICE_ID_HEADER, REQUEST_REFRESH_PROPERTY } from '../jwt-devices.constants.js';
-import { DeviceNotFoundError } from '../jwt-devices.errors.js';
+import { DeviceNotFoundError, NoDevicesError } from '../jwt-devices.errors.js';
 import type { RequestHeaders } from '../sessions/device-names.js';
 import { LoginDto } from './dto/login.dto.js';
 import { RenameDeviceDto } from './dto/rename-device.dto.js';
@@ -11,6 +27,7 @@ import { JwtDevicesGuard } from './jwt-devices.guard.js';
 import { JwtDevicesErrorsInterceptor } from './jwt-devices.http-errors.js';
 import { JwtDevicesBodyPipe, ParseDeviceIdPipe } from './jwt-devices.pipes.js';
 import { PermanentTokenGuard } from './permanent-token.guard.js';
+import { JsonLoginGuard } from './json-login.guard.js';
 
 const DEVICE_ID = new ParseDeviceIdPipe();
 const DEVICE_ID_FROM_HEADER = new ParseDeviceIdPipe({
@@ -19,7 +36,7 @@ const DEVICE_ID_FROM_HEADER = new ParseDeviceIdPipe({
 });
 
 /** One request header's raw value (`string`, `string[]` or `undefined`), for a pipe to read; Nest's `@Headers()` takes no pipes. */
-const Header = createParamDecorator(
+const RequestHeader = createParamDecorator(
   (name: string, context: ExecutionContext): unknown => context.switchToHttp().getRequest<{ headers: RequestHeaders }>().headers[name],
 );
 
@@ -33,11 +50,17 @@ const Header = createParamDecorator(
 export class DevicesController {
   constructor(private readonly devices: DevicesService) {}
 
-  /** Log in: `{username, password}` → `{token, permanent_token, device_id}` (or `{token}` in plain mode). */
+  /**
+   * Log in: `{username, password}` → `{token, permanent_token, device_id}` (or `{token}` in plain mode).
+   * JSON only unless `allowFormLogin`, so no other site can post a login form for a visitor.
+   */
   @Post('auth-token')
   @HttpCode(HttpStatus.OK)
   @Public()
-  login(@Body(JwtDevicesBodyPipe) credentials: LoginDto, @Req() request: { headers: RequestHeaders }): Promise<LoginResponse> {
+  @UseGuards(JsonLoginGuard)
+  @Header('Cache-Control', 'no-store')
+  @Header('Pragma', 'no-cache')
+  login(@Req() request: { headers: RequestHeaders }, @Body(JwtDevicesBodyPipe) credentials: LoginDto): Promise<LoginResponse> {
     return this.devices.login(credentials, request);
   }
 
@@ -45,6 +68,8 @@ export class DevicesController {
   @Post('device-refresh-token')
   @HttpCode(HttpStatus.OK)
   @Public()
+  @Header('Cache-Control', 'no-store')
+  @Header('Pragma', 'no-cache')
   @AllowPermanentToken()
   @UseGuards(PermanentTokenGuard)
   refresh(@Req() request: { [REQUEST_REFRESH_PROPERTY]: RefreshResponse }): RefreshResponse {
@@ -55,7 +80,7 @@ export class DevicesController {
   @Delete('device-logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   @UseGuards(JwtDevicesGuard)
-  async logout(@CurrentDevice() caller: AuthenticatedDevice, @Header(DEVICE_ID_HEADER, DEVICE_ID_FROM_HEADER) deviceId: number): Promise<void> {
+  async logout(@CurrentDevice() caller: AuthenticatedDevice, @RequestHeader(DEVICE_ID_HEADER, DEVICE_ID_FROM_HEADER) deviceId: number): Promise<void> {
     if (!(await this.devices.revoke(caller.userId, deviceId))) throw new DeviceNotFoundError();
   }
 
@@ -71,6 +96,7 @@ export class DevicesController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @UseGuards(JwtDevicesGuard)
   async removeOthers(@CurrentDevice() caller: AuthenticatedDevice): Promise<void> {
+    if (caller.id === null) throw new NoDevicesError();
     await this.devices.revokeOthers(caller.userId, caller.id);
   }
 
@@ -79,6 +105,7 @@ export class DevicesController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @UseGuards(JwtDevicesGuard)
   async removeAll(@CurrentDevice() caller: AuthenticatedDevice): Promise<void> {
+    if (caller.id === null) throw new NoDevicesError();
     await this.devices.revokeAllForUser(caller.userId);
   }
 

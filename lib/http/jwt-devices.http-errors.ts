@@ -1,6 +1,7 @@
 import {
   BadRequestException,
   type CallHandler,
+  ConflictException,
   type ExecutionContext,
   HttpException,
   Injectable,
@@ -11,12 +12,14 @@ import {
 } from '@nestjs/common';
 import { catchError, type Observable } from 'rxjs';
 import {
+  DeviceEvictedError,
   DeviceNotFoundError,
   InvalidCredentialsError,
   InvalidDeviceInputError,
   InvalidPermanentTokenError,
   InvalidTokenError,
   LoginNotConfiguredError,
+  NoDevicesError,
   StoreUnavailableError,
 } from '../jwt-devices.errors.js';
 
@@ -34,7 +37,10 @@ export function toHttpException(error: unknown): unknown {
   ) {
     return new BadRequestException(error.message);
   }
-  if (error instanceof DeviceNotFoundError || error instanceof LoginNotConfiguredError) return new NotFoundException(error.message);
+  if (error instanceof DeviceNotFoundError || error instanceof LoginNotConfiguredError || error instanceof NoDevicesError) {
+    return new NotFoundException(error.message);
+  }
+  if (error instanceof DeviceEvictedError) return new ConflictException(error.message);
   if (error instanceof StoreUnavailableError) return new ServiceUnavailableException(error.message);
   return error;
 }

@@ -67,6 +67,8 @@ export function addJwtDevicesToOpenApi<T extends OpenApiDocumentLike>(document: 
         responses: {
           200: { description: 'Logged in. Plain `{token}` when permanentTokenAuth is off.', content: json(ref('JwtDevicesLoginResponse')) },
           400: error('Missing or wrong credentials, or a malformed body. No device is created.'),
+          409: error('Newer parallel logins of this user pushed this device out at once (devicesPerUser). Log in again.'),
+          415: error('The body is not JSON (form bodies are refused unless the app allows them).'),
         },
       },
     },

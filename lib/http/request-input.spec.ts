@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestHeaders } from '../sessions/device-names.js';
-import { readAuthorizationToken, singleHeader } from './request-input.js';
+import { isJsonContentType, readAuthorizationToken, singleHeader } from './request-input.js';
 
 describe('singleHeader', () => {
   it('returns a string value and refuses repeated or absent ones', () => {
@@ -54,5 +54,25 @@ describe('readAuthorizationToken', () => {
   it('reads only the lower-case header name Node gives', () => {
     expect(readAuthorizationToken({ Authorization: 'Bearer abc' })).toBeUndefined();
     expect(readAuthorizationToken(undefined)).toBeUndefined();
+  });
+});
+
+describe('isJsonContentType', () => {
+  it.each([undefined, 'application/json', 'application/json; charset=utf-8', 'Application/JSON', 'application/vnd.api+json', 'application/merge-patch+json; charset=UTF-8'])(
+    '%j is JSON',
+    (type) => {
+      expect(isJsonContentType(type === undefined ? {} : { 'content-type': type })).toBe(true);
+    },
+  );
+
+  it.each(['application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'text/plain', 'text/json', 'application/jsonx', 'application/+json', ''])(
+    '%j is not JSON',
+    (type) => {
+      expect(isJsonContentType({ 'content-type': type })).toBe(false);
+    },
+  );
+
+  it('refuses a header sent twice', () => {
+    expect(isJsonContentType({ 'content-type': ['application/json', 'text/plain'] })).toBe(false);
   });
 });

@@ -18,3 +18,15 @@ export function readAuthorizationToken(headers: RequestHeaders | undefined): str
   const value = singleHeader(headers, 'authorization');
   return value === undefined ? undefined : AUTHORIZATION.exec(value)?.[1];
 }
+
+/**
+ * Whether a request's `Content-Type` says JSON (`application/json` or `application/*+json`, any
+ * parameters). A request without one counts as JSON: it carries no body a browser form could send.
+ */
+export function isJsonContentType(headers: RequestHeaders | undefined): boolean {
+  const value = headers?.['content-type'];
+  if (value === undefined) return true;
+  if (typeof value !== 'string') return false;
+  const mediaType = value.split(';', 1)[0]!.trim().toLowerCase();
+  return mediaType === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType);
+}

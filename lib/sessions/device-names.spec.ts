@@ -128,3 +128,28 @@ describe('cleanDeviceText', () => {
     expect(cleanDeviceText(`${'\u200b'.repeat(1_000)}${'n'.repeat(MAX_DEVICE_TEXT)}`)).toBe('n'.repeat(MAX_DEVICE_TEXT));
   });
 });
+
+describe('header bytes that are not UTF-8, and invisible characters (security round 2)', () => {
+  it('reads Latin-1 bytes (what browsers, fetch and requests send for "Ünïcødé") as Latin-1, and UTF-8 bytes as UTF-8', () => {
+    // Node hands each byte over as one char: Latin-1 bytes arrive as the text itself.
+    expect(describeDevice({ 'x-device-model': 'Ünïcødé' }).name).toBe('Ünïcødé');
+    expect(describeDevice({ 'x-device-model': asLatin1('Ünïcødé') }).name).toBe('Ünïcødé');
+    expect(describeDevice({ 'user-agent': 'Caf\u00e9 \u00ff' }).name).toBe('Café ÿ');
+  });
+
+  it.each([
+    ['line separator', '\u2028'],
+    ['paragraph separator', '\u2029'],
+    ['Hangul filler', '\u3164'],
+    ['halfwidth Hangul filler', '\uffa0'],
+    ['soft hyphen', '\u00ad'],
+    ['Arabic letter mark', '\u061c'],
+    ['combining grapheme joiner', '\u034f'],
+    ['Mongolian vowel separator', '\u180e'],
+    ['invisible times', '\u2062'],
+    ['tag character', '\u{e0041}'],
+  ])('drops the %s', (_label, character) => {
+    expect(describeDevice({ 'x-device-model': asLatin1(`Pi${character}xel`) }).name).toBe('Pixel');
+    expect(cleanDeviceText(`Pi${character}xel`)).toBe('Pixel');
+  });
+});

@@ -23,16 +23,36 @@ export function describeDevice(headers: RequestHeaders | undefined): DeviceDescr
   return model ? { name: model, details: userAgent } : { name: userAgent, details: '' };
 }
 
-// eslint-disable-next-line no-control-regex
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
+/**
+ * Characters that print nothing or rearrange what follows: C0/C1 controls, soft hyphen, Arabic letter
+ * mark, Hangul fillers, Mongolian vowel separator, combining grapheme joiner, zero-width and
+ * bidirectional controls, line and paragraph separators, word joiners and invisible operators, the BOM,
+ * and tag characters.
+ */
+const UNPRINTABLE =
+  // eslint-disable-next-line no-control-regex, no-misleading-character-class
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\u{e0000}-\u{e007f}]/gu;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 function headerText(headers: RequestHeaders | undefined, name: string): string {
   const raw = headers?.[name];
   const value = typeof raw === 'string' ? raw : Array.isArray(raw) ? raw.join(', ') : '';
-  // Node hands header bytes over as latin1; clients send UTF-8. A string that is already wider than
-  // latin1 (an app passing its own headers to issue()) is taken as it is.
-  const decoded = /[^\u0000-\u00ff]/.test(value) ? value : Buffer.from(value, 'latin1').toString('utf8');
-  return cleanDeviceText(decoded);
+  return cleanDeviceText(decodeHeader(value));
+}
+
+/**
+ * Node hands header bytes over as Latin-1 characters, one per byte. Clients send UTF-8 (curl, mobile
+ * apps) or Latin-1 (browsers, Node's fetch and Python's requests for "Ünïcødé"): bytes that are valid
+ * UTF-8 are read as UTF-8, any others as the Latin-1 they then are. A string already wider than Latin-1
+ * (an app passing its own headers to issue()) is taken as it is.
+ */
+function decodeHeader(value: string): string {
+  if (/[^\u0000-\u00ff]/.test(value)) return value;
+  try {
+    return UTF8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return value;
+  }
 }
 
 /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DeviceKeys } from '../cache/device-keys.js';
 import { LocalDeviceRevocations } from '../cache/device-revocations.js';
 import {
+  DeviceEvictedError,
   InvalidDeviceInputError,
   InvalidPermanentTokenError,
   InvalidTokenError,
@@ -558,5 +559,57 @@ describe('DeviceManagement', () => {
       const { id } = await h.open('alice', T0);
       expect(await h.management.rename('alice', id, 'n'.repeat(255))).toMatchObject({ name: 'n'.repeat(255) });
     });
+  });
+});
+
+describe('security round 2', () => {
+  it('parallel logins with devicesPerUser: 1 agree: the later one stays, the earlier is refused, never two dead tokens', async () => {
+    const h = setup({ devicesPerUser: 1 });
+    // Both rows exist before either login evicts (the race the store cannot order for us).
+    let release!: () => void;
+    const bothInserted = new Promise<void>((resolve) => (release = resolve));
+    let inserts = 0;
+    h.before.idsOfUser = async () => {
+      if (++inserts === 2) release();
+      await bothInserted;
+    };
+    const outcomes = await Promise.allSettled([h.open('alice', T0), h.open('alice', T0)]);
+    const opened = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    const refused = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason] : []));
+    expect(opened).toHaveLength(1);
+    expect(refused).toEqual([expect.any(DeviceEvictedError)]);
+    expect(h.ids()).toEqual([opened[0]!.id]);
+  });
+
+  it('a device read from the store is cached only after admit() accepted its key', async () => {
+    const h = setup();
+    const { id } = await h.open('alice', T0);
+    const later = T0 + 10 * SECOND; // past the cache's TTL: the row is read again
+    h.calls.length = 0;
+    await expect(
+      h.policy.deviceForJwt(id, later, () => {
+        throw new InvalidTokenError('forged');
+      }),
+    ).rejects.toThrow('forged');
+    await h.policy.deviceForJwt(id, later);
+    expect(h.calls).toEqual(['findById', 'findById']); // the refused read cached nothing
+    h.calls.length = 0;
+    await h.policy.deviceForJwt(id, later + SECOND);
+    expect(h.calls).toEqual([]);
+  });
+
+  it('signing out someone else’s device has no effect: no delete, no event, nothing forgotten or published', async () => {
+    const published: number[][] = [];
+    const options = resolveJwtDevicesOptions({ jwtSecret: 'x'.repeat(32), users: { findUser: (id: string) => ({ id }) } });
+    const store = new InMemoryDeviceStore();
+    const keys = new DeviceKeys(options, { publish: (ids) => void published.push([...ids]), subscribe: () => undefined });
+    const policy = new SessionPolicy(options, store, keys, new DeviceEvents(options));
+    const bobs = await policy.open('bob', PHONE, T0);
+    expect(await policy.removeOwned(bobs.id, 'alice', T0)).toBe(false);
+    expect(published).toEqual([]);
+    expect(keys.get(bobs.id, T0)).toBeDefined();
+    expect(await policy.removeOwned(bobs.id, 'bob', T0)).toBe(true);
+    expect(published).toEqual([[bobs.id]]);
+    expect(keys.get(bobs.id, T0)).toBeUndefined();
   });
 });

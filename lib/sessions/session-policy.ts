@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import type { CachedDevice } from '../cache/device-key-cache.js';
 import { DeviceKeys } from '../cache/device-keys.js';
 import { JWT_DEVICES_OPTIONS } from '../jwt-devices.constants.js';
-import { InvalidPermanentTokenError, InvalidTokenError, PermanentTokenReusedError } from '../jwt-devices.errors.js';
+import { DeviceEvictedError, InvalidPermanentTokenError, InvalidTokenError, PermanentTokenReusedError } from '../jwt-devices.errors.js';
 import { DeviceEvents, type DeviceRevokedReason } from '../jwt-devices.events.js';
 import type { ResolvedJwtDevicesOptions } from '../jwt-devices.options.js';
 import { type DeviceDeleteFilter, DeviceStore, type StoredDevice } from '../store/device-store.js';
@@ -56,8 +56,11 @@ export class SessionPolicy {
   }
 
   /**
-   * Creates a device for `userId` at `now`. With `devicesPerUser`, the user's least recently used
-   * devices beyond the limit are deleted (never the new one).
+   * Creates a device for `userId` at `now`. With `devicesPerUser`, the user keeps `limit` devices: this
+   * login and any later ones first (newest id first, whatever the clocks say), then the others from the
+   * most recently used; the rest are deleted. Parallel logins of one user thus agree on which survive.
+   * @throws DeviceEvictedError when newer logins of the same user pushed this one out at once: its
+   * token would be dead, so it is never handed out.
    */
   async open(userId: string, description: DeviceDescription, now: number): Promise<OpenedDevice> {
     const permanentToken = generatePermanentToken();
@@ -70,23 +73,33 @@ export class SessionPolicy {
     this.events.emit({ type: 'device.created', deviceId: id, userId, at: created, name: description.name });
     const limit = this.options.devicesPerUser;
     if (limit !== null) {
-      const evicted = (await this.store.idsOfUser(userId)).filter((other) => other !== id).slice(limit - 1);
+      const byUse = await this.store.idsOfUser(userId);
+      const later = byUse.filter((other) => other >= id).sort((x, y) => y - x);
+      const evicted = [...later, ...byUse.filter((other) => other < id)].slice(limit);
       await this.remove(evicted.map((other) => ({ id: other, userId })), { userId }, 'evicted', now);
+      if (evicted.includes(id)) throw new DeviceEvictedError();
     }
     return { id, permanentToken, key };
   }
 
   /**
    * The device a JWT names, from this instance's cache or, when cold, stale or expired here, from one
-   * read by primary key.
-   * @throws InvalidTokenError when the device is gone or expired.
+   * read by primary key. A device read from the store is cached only once `admit(key)` returned (the
+   * caller checks the JWT's signature there), so a forged token naming a real device never displaces
+   * anything in the cache.
+   * @throws InvalidTokenError when the device is gone or expired; whatever `admit` throws.
    */
-  async deviceForJwt(id: number, now: number): Promise<CachedDevice> {
+  async deviceForJwt(id: number, now: number, admit: (key: KeyObject) => void = () => undefined): Promise<CachedDevice> {
     const cached = this.keys.get(id, now);
     if (cached !== undefined && !this.isExpired(cached, now)) return cached;
     const ticket = this.keys.ticket();
     const row = await this.store.findById(id);
-    const remembered = row ? this.keys.remember(row, now, ticket) : undefined;
+    if (!row || this.isExpired({ lastRequestMs: row.lastRequestDatetime.getTime(), createdMs: row.created.getTime() }, now)) {
+      throw new InvalidTokenError();
+    }
+    const key = this.keys.keyOf(row.jwtSecret);
+    admit(key);
+    const remembered = this.keys.remember(row, now, ticket, key);
     if (remembered === undefined || this.isExpired(remembered, now)) throw new InvalidTokenError();
     return remembered;
   }
@@ -134,6 +147,20 @@ export class SessionPolicy {
     }
     this.events.emit({ type: 'device.refreshed', deviceId: row.id, userId: row.userId, at: new Date(now) });
     return { user, id: row.id, userId: row.userId, key: cached.key, ...(successor !== undefined && { permanentToken: successor }) };
+  }
+
+  /**
+   * Deletes one device of `userId` (a sign-out by id). The device is forgotten here and on other
+   * instances only when it was deleted, so naming someone else's device has no effect at all.
+   * @returns whether it was deleted.
+   */
+  async removeOwned(id: number, userId: string, now: number): Promise<boolean> {
+    const deleted = (await this.store.delete([id], { userId })) > 0;
+    if (deleted) {
+      this.keys.forget([id]);
+      this.events.emit({ type: 'device.revoked', deviceId: id, userId, at: new Date(now), reason: 'logout' });
+    }
+    return deleted;
   }
 
   /** Deletes a device whatever its owner (expired, stolen, user gone) and says why. */
