@@ -6,6 +6,7 @@ import { JwtDevicesClock } from './jwt-devices.clock.js';
 import { JWT_DEVICES_OPTIONS } from './jwt-devices.constants.js';
 import { InvalidCredentialsError, InvalidTokenError, JwtDevicesError, LoginNotConfiguredError } from './jwt-devices.errors.js';
 import type { ResolvedJwtDevicesOptions } from './jwt-devices.options.js';
+import { AppUsers } from './jwt-devices.users.js';
 import { DeviceManagement } from './sessions/device-management.js';
 import { describeDevice, type RequestHeaders } from './sessions/device-names.js';
 import { SessionPolicy } from './sessions/session-policy.js';
@@ -48,17 +49,18 @@ export class DevicesService {
     private readonly tokens: DeviceTokens,
     private readonly keys: DeviceKeys,
     private readonly clock: JwtDevicesClock,
+    private readonly users: AppUsers,
   ) {}
 
   /**
    * Checks credentials with the app's `users.validateUser` and issues a login for the user.
    * @throws LoginNotConfiguredError when the app configured no `validateUser`.
    * @throws InvalidCredentialsError when the credentials are wrong (no device is created).
+   * @throws StoreUnavailableError when `users.validateUser` fails (see `AppUsers`).
    */
   async login(credentials: { username: string; password: string }, request?: { headers?: RequestHeaders }): Promise<LoginResponse> {
-    const { validateUser } = this.options.users;
-    if (!validateUser) throw new LoginNotConfiguredError();
-    const user = await validateUser(credentials.username, credentials.password);
+    if (!this.users.canValidate) throw new LoginNotConfiguredError();
+    const user = await this.users.validateUser(credentials.username, credentials.password);
     if (!user) throw new InvalidCredentialsError();
     return this.issue(user, request);
   }
@@ -90,7 +92,7 @@ export class DevicesService {
   async authenticate<TUser extends object = object>(token: string): Promise<Authenticated<TUser>> {
     const now = this.clock.now();
     const device = this.knownToken(token, now) ?? (await this.verifyToken(token, now));
-    const user = await this.options.users.findUser(device.userId);
+    const user = await this.users.findUser(device.userId);
     if (!user) throw new InvalidTokenError('The user of this token no longer exists.');
     return { user: user as TUser, device };
   }
@@ -102,7 +104,7 @@ export class DevicesService {
    */
   async refresh<TUser extends object = object>(permanentToken: string | undefined): Promise<Refreshed<TUser>> {
     const now = this.clock.now();
-    const refreshed = await this.policy.refresh<TUser>(permanentToken, now, this.options.users.findUser as never);
+    const refreshed = await this.policy.refresh(permanentToken, now, (userId) => this.users.findUser(userId) as Promise<TUser | null | undefined>);
     const token = this.sign(refreshed.user, this.userIdOf(refreshed.user), refreshed.id, refreshed.key, now);
     const response: RefreshResponse = refreshed.permanentToken === undefined ? { token } : { token, permanent_token: refreshed.permanentToken };
     return { user: refreshed.user, device: { id: refreshed.id, userId: refreshed.userId }, response };

@@ -12,9 +12,10 @@ export { DeviceJwtStrategy, type StrategyRequest } from './http/device-jwt.strat
 export { DevicesController } from './http/devices.controller.js';
 export { LoginDto, MAX_CREDENTIAL_LENGTH } from './http/dto/login.dto.js';
 export { RenameDeviceDto } from './http/dto/rename-device.dto.js';
-export { AllowPermanentToken, CurrentDevice, Public } from './http/jwt-devices.decorators.js';
+export { AllowPermanentToken, CurrentDevice, CurrentUser, Public } from './http/jwt-devices.decorators.js';
 export { JwtDevicesGuard } from './http/jwt-devices.guard.js';
 export { JwtDevicesErrorsInterceptor, toHttpException } from './http/jwt-devices.http-errors.js';
+export { JwtDevicesRoutes } from './http/jwt-devices.routes.js';
 export { addJwtDevicesToOpenApi, type JwtDevicesOpenApiOptions, type OpenApiDocumentLike } from './http/jwt-devices.openapi.js';
 export { JwtDevicesBodyPipe, type ParseDeviceIdOptions, ParseDeviceIdPipe } from './http/jwt-devices.pipes.js';
 export { PermanentTokenGuard } from './http/permanent-token.guard.js';
@@ -46,6 +47,7 @@ export {
   JwtDevicesOptionsError,
   JwtDevicesRequestError,
   LoginNotConfiguredError,
+  MissingTokenError,
   NoDevicesError,
   PermanentTokenReusedError,
   StoreUnavailableError,
@@ -54,14 +56,9 @@ export {
 export { type DeviceRevokedReason, JWT_DEVICES_EVENT_TYPES, type JwtDevicesEvent, type JwtDevicesEventListener } from './jwt-devices.events.js';
 export { InjectDeviceStore, InjectJwtDevicesOptions, JwtDevicesModule } from './jwt-devices.module.js';
 export type { JwtDevicesModuleAsyncOptions, JwtDevicesModuleRootOptions } from './jwt-devices.module-definition.js';
-export {
-  JWT_DEVICES_DEFAULTS,
-  type JwtDevicesModuleExtras,
-  type JwtDevicesModuleOptions,
-  type JwtDevicesRedisOptions,
-  type JwtDevicesUsers,
-  type ResolvedJwtDevicesOptions,
-} from './jwt-devices.options.js';
+export type { JwtDevicesModuleExtras, JwtDevicesRouteSetting, JwtDevicesRoutesOptions } from './jwt-devices.extras.js';
+export { JWT_DEVICES_DEFAULTS, type JwtDevicesModuleOptions, type JwtDevicesRedisOptions, type ResolvedJwtDevicesOptions } from './jwt-devices.options.js';
+export { AppUsers, type JwtDevicesUsers } from './jwt-devices.users.js';
 export { Device, DeviceRecord, deviceEntityFor, MYSQL_BINARY_COLLATION, MysqlDevice, PostgresDevice } from './store/device.entity.js';
 export {
   type DeviceDeleteFilter,

@@ -35,6 +35,9 @@ export const DEVICE_TABLE = 'jwt_devices_device';
 /** Injection token of the validated, defaulted, frozen options (`ResolvedJwtDevicesOptions`). */
 export const JWT_DEVICES_OPTIONS = Symbol('JWT_DEVICES_OPTIONS');
 
+/** The module's route prefix (the `path` extra), for messages that name its routes. Internal. */
+export const JWT_DEVICES_ROUTE_PATH = Symbol('JWT_DEVICES_ROUTE_PATH');
+
 /** The module's own `JwtService` (no app-wide `JwtModule` defaults reach it). Internal. */
 export const JWT_DEVICES_JWT_SERVICE = Symbol('JWT_DEVICES_JWT_SERVICE');
 

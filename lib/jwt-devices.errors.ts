@@ -51,10 +51,17 @@ export class InvalidTokenError extends JwtDevicesRequestError {
   }
 }
 
+/** No JWT was sent at all. */
+export class MissingTokenError extends InvalidTokenError {
+  constructor() {
+    super('Authentication credentials were not provided: send "Authorization: Bearer <token>".');
+  }
+}
+
 /** A JWT that was valid has passed its `exp`: the client refreshes it with its permanent token. */
 export class TokenExpiredError extends InvalidTokenError {
   constructor() {
-    super('Token has expired; get a new one from POST /device-refresh-token/.');
+    super('Token has expired; get a new one from the refresh route with the permanent token.');
   }
 }
 
@@ -105,12 +112,12 @@ export class DeviceNotFoundError extends JwtDevicesRequestError {
 export class InvalidDeviceInputError extends JwtDevicesRequestError {}
 
 /**
- * The device store failed (server down, connection cut, pool exhausted). The client may retry; the
- * cause is logged by class and code only.
+ * The device store, or the app's user store behind the `users` option, failed (server down,
+ * connection cut, pool exhausted). The client may retry; the cause is logged by class and code only.
  */
 export class StoreUnavailableError extends JwtDevicesRequestError {
-  constructor() {
-    super('The device store is unavailable; try again in a moment.');
+  constructor(message = 'The device store is unavailable; try again in a moment.') {
+    super(message);
   }
 }
 

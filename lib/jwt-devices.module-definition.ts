@@ -1,4 +1,4 @@
-import { ConfigurableModuleBuilder, Controller, type DynamicModule, type Provider, type Type } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_GUARD, Reflector } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
@@ -7,16 +7,19 @@ import { DeviceKeys } from './cache/device-keys.js';
 import { type DeviceRevocations, LocalDeviceRevocations, RedisDeviceRevocations } from './cache/device-revocations.js';
 import { DevicesService } from './devices.service.js';
 import { DeviceJwtStrategy } from './http/device-jwt.strategy.js';
-import { DevicesController } from './http/devices.controller.js';
+import { devicesControllerFor } from './http/devices-controller.factory.js';
 import { JwtDevicesGuard } from './http/jwt-devices.guard.js';
 import { PermanentTokenGuard } from './http/permanent-token.guard.js';
 import { PermanentTokenStrategy } from './http/permanent-token.strategy.js';
+import { JwtDevicesRoutes } from './http/jwt-devices.routes.js';
 import { PermittedHeadersGuard } from './http/permitted-headers.guard.js';
 import { JwtDevicesClock } from './jwt-devices.clock.js';
-import { DEVICE_REVOCATIONS, JWT_DEVICES_JWT_SERVICE, JWT_DEVICES_OPTIONS } from './jwt-devices.constants.js';
+import { DEVICE_REVOCATIONS, JWT_DEVICES_JWT_SERVICE, JWT_DEVICES_OPTIONS, JWT_DEVICES_ROUTE_PATH } from './jwt-devices.constants.js';
 import { JwtDevicesError } from './jwt-devices.errors.js';
 import { DeviceEvents } from './jwt-devices.events.js';
-import type { JwtDevicesModuleExtras, JwtDevicesModuleOptions, ResolvedJwtDevicesOptions } from './jwt-devices.options.js';
+import { AppUsers } from './jwt-devices.users.js';
+import type { JwtDevicesModuleExtras } from './jwt-devices.extras.js';
+import type { JwtDevicesModuleOptions, ResolvedJwtDevicesOptions } from './jwt-devices.options.js';
 import { resolveJwtDevicesOptions } from './jwt-devices.options-resolver.js';
 import { DeviceManagement } from './sessions/device-management.js';
 import { SessionPolicy } from './sessions/session-policy.js';
@@ -28,6 +31,8 @@ import { DeviceTokens } from './tokens/device-tokens.js';
 const DEFAULT_EXTRAS = {
   isGlobal: true,
   controller: true,
+  routes: {},
+  loginFields: {},
   path: '',
   dataSource: undefined,
   database: undefined,
@@ -59,23 +64,28 @@ const EXPORTED = [
   JwtDevicesGuard,
   PermanentTokenGuard,
   PermittedHeadersGuard,
+  JwtDevicesRoutes,
 ];
 
 /** What every registration form adds to the generated module, shaped by the static extras. */
 function withRegistrations(definition: DynamicModule, extras: JwtDevicesModuleExtras): DynamicModule {
-  const { isGlobal, controller, path, dataSource, database } = { ...DEFAULT_EXTRAS, ...extras };
+  const { isGlobal, controller, routes, loginFields, path, dataSource, database } = { ...DEFAULT_EXTRAS, ...extras };
+  const devicesController = controller ? devicesControllerFor(path, routes, loginFields) : undefined;
   const providers: Provider[] = [
     { provide: JWT_DEVICES_OPTIONS, useFactory: resolveJwtDevicesOptions, inject: [RAW_OPTIONS] },
     { provide: JWT_DEVICES_JWT_SERVICE, useFactory: () => new JwtService({}) },
+    { provide: JWT_DEVICES_ROUTE_PATH, useValue: path },
+    JwtDevicesRoutes,
     { provide: DEVICE_REVOCATIONS, useFactory: deviceRevocations, inject: [JWT_DEVICES_OPTIONS] },
     {
       provide: DeviceStore,
       useFactory: deviceStore,
       inject: [JWT_DEVICES_OPTIONS, { token: getDataSourceToken(dataSource), optional: true }],
     },
-    { provide: APP_GUARD, useFactory: permittedHeadersGuard, inject: [JWT_DEVICES_OPTIONS, Reflector] },
+    { provide: APP_GUARD, useFactory: permittedHeadersGuard, inject: [JWT_DEVICES_OPTIONS, Reflector, JwtDevicesRoutes] },
     DeviceKeys,
     DeviceEvents,
+    AppUsers,
     DeviceTokens,
     SessionPolicy,
     DeviceManagement,
@@ -86,7 +96,7 @@ function withRegistrations(definition: DynamicModule, extras: JwtDevicesModuleEx
     global: isGlobal,
     imports: [...(definition.imports ?? []), ...(database ? [TypeOrmModule.forFeature([deviceEntityFor(database)], dataSource)] : [])],
     providers: [...(definition.providers ?? []), ...providers],
-    controllers: controller ? [controllerAt(path)] : [],
+    controllers: devicesController ? [devicesController] : [],
     exports: [JWT_DEVICES_OPTIONS, DeviceStore, ...EXPORTED],
   };
 }
@@ -109,13 +119,6 @@ function deviceStore(options: ResolvedJwtDevicesOptions, dataSource: DataSource 
 }
 
 /** `PermittedHeadersGuard` app-wide, or a guard that lets everything through when the option is off. */
-function permittedHeadersGuard(options: ResolvedJwtDevicesOptions, reflector: Reflector) {
-  return options.permittedHeadersGuard ? new PermittedHeadersGuard(reflector) : { canActivate: () => true };
-}
-
-function controllerAt(path: string): Type<DevicesController> {
-  if (!path) return DevicesController;
-  @Controller(path)
-  class PrefixedDevicesController extends DevicesController {}
-  return PrefixedDevicesController;
+function permittedHeadersGuard(options: ResolvedJwtDevicesOptions, reflector: Reflector, routes: JwtDevicesRoutes) {
+  return options.permittedHeadersGuard ? new PermittedHeadersGuard(reflector, routes) : { canActivate: () => true };
 }

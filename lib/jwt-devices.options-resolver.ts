@@ -4,9 +4,9 @@ import {
   JWT_DEVICES_DEFAULTS,
   type JwtDevicesModuleOptions,
   type JwtDevicesRedisOptions,
-  type JwtDevicesUsers,
   type ResolvedJwtDevicesOptions,
 } from './jwt-devices.options.js';
+import type { JwtDevicesUsers } from './jwt-devices.users.js';
 import type { DeviceStore } from './store/device-store.js';
 
 const MIN_SECRET_LENGTH = 32;

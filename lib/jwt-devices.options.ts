@@ -1,43 +1,7 @@
 import type { Duration } from './duration.js';
+import type { JwtDevicesUsers } from './jwt-devices.users.js';
 import type { JwtDevicesEventListener } from './jwt-devices.events.js';
 import type { DeviceStore } from './store/device-store.js';
-
-/**
- * How the module reaches the app's users. The module never owns a user table: it stores only the id
- * that {@link JwtDevicesUsers.getUserId} returns, as a string.
- *
- * @typeParam TUser the app's user type, as its own services return it.
- */
-export interface JwtDevicesUsers<TUser extends object = any> {
-  /**
-   * Checks a username and password for `POST /auth-token/`. Return the user, or `null`/`undefined` when
-   * the credentials are wrong or the account may not log in (the client then gets a 400).
-   * Leave it out when the app has its own login flow: the route then answers 404 and the app issues
-   * devices with `DevicesService.issue()`.
-   */
-  validateUser?(username: string, password: string): Promise<TUser | null | undefined> | TUser | null | undefined;
-
-  /**
-   * Finds the user a verified token belongs to. Called on every authenticated request (the result
-   * becomes `request.user`) and on every refresh. Return `null`/`undefined` for a user that no longer
-   * exists: its JWTs are then refused with 401 and its permanent tokens with 400.
-   * Apps that want no lookup per request can return a plain object, e.g. `(id) => ({ id })`.
-   */
-  findUser(userId: string): Promise<TUser | null | undefined> | TUser | null | undefined;
-
-  /**
-   * The user's id, stored on the device and sent as the JWT's `user_id` claim.
-   * @default (user) => user.id
-   */
-  getUserId?(user: TUser): string | number;
-
-  /**
-   * Extra claims for the user's JWTs. The module's own claims (`user_id`, `device_id`, `iat`, `exp`)
-   * always win over these.
-   * @default (user) => ({ username: user.username }) when the user has a string `username`, else `{}`
-   */
-  getClaims?(user: TUser): Record<string, unknown>;
-}
 
 /** Connection settings of the `redis` option. */
 export interface JwtDevicesRedisOptions {
@@ -179,42 +143,6 @@ export interface JwtDevicesModuleOptions {
    * @default a TypeOrmDeviceStore on the module's DataSource
    */
   store?: DeviceStore | null;
-}
-
-/**
- * Registration choices of `forRoot()`/`forRootAsync()`. They change what the module registers, so they
- * are static: pass them beside the options (or beside `useFactory` in `forRootAsync`).
- */
-export interface JwtDevicesModuleExtras {
-  /**
-   * Register the module globally, so `JwtDevicesGuard`, `AuthGuard('jwt-devices')` and `DevicesService`
-   * work in every module of the app with one import at the root.
-   * @default true
-   */
-  isGlobal?: boolean;
-  /**
-   * The TypeORM database type of the DataSource (`'postgres'`, `'mysql'`, `'mariadb'`, `'better-sqlite3'`,
-   * …). Given, the module registers the device entity for it with `TypeOrmModule.forFeature`, so
-   * `autoLoadEntities: true` picks it up; without it, list `deviceEntityFor(type)` in the DataSource's
-   * entities yourself. (The entity's column types depend on the database, and Nest collects entities
-   * before the DataSource exists.)
-   */
-  database?: string;
-  /**
-   * Serve the module's HTTP routes (`/auth-token/`, `/device-refresh-token/`, `/device-logout/`, `/devices/`).
-   * @default true
-   */
-  controller?: boolean;
-  /**
-   * Path prefix of the module's routes, e.g. `'api'` for `/api/auth-token/`.
-   * @default ''
-   */
-  path?: string;
-  /**
-   * Name of the TypeORM data source the `Device` entity lives in (as given to `TypeOrmModule.forRoot({ name })`).
-   * @default the default data source
-   */
-  dataSource?: string;
 }
 
 /** The options as the module uses them: validated, defaulted and frozen once at start-up. */

@@ -3,7 +3,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-custom';
 import { type Authenticated, DevicesService } from '../devices.service.js';
 import { JWT_DEVICES_STRATEGY, REQUEST_DEVICE_PROPERTY } from '../jwt-devices.constants.js';
-import { InvalidTokenError } from '../jwt-devices.errors.js';
+import { InvalidTokenError, MissingTokenError } from '../jwt-devices.errors.js';
 import type { RequestHeaders } from '../sessions/device-names.js';
 import { passportOutcome } from './direct-auth.js';
 import { readAuthorizationToken } from './request-input.js';
@@ -33,7 +33,7 @@ export class DeviceJwtStrategy extends PassportStrategy(Strategy, JWT_DEVICES_ST
    */
   async authenticateRequest(request: StrategyRequest): Promise<Authenticated> {
     const token = readAuthorizationToken(request.headers);
-    if (!token) throw new InvalidTokenError('Authentication credentials were not provided: send "Authorization: Bearer <token>".');
+    if (!token) throw new MissingTokenError();
     const authenticated = await this.devices.authenticate(token);
     request[REQUEST_DEVICE_PROPERTY] = authenticated.device;
     return authenticated;

@@ -20,6 +20,22 @@ export const CurrentDevice = createParamDecorator(
 );
 
 /**
+ * The app's user the request authenticated as: what `users.findUser` returned (`request.user`), set by
+ * `JwtDevicesGuard`, `AuthGuard('jwt-devices')` or `PermanentTokenGuard`. Whatever `findUser` returns
+ * reaches handlers, so return no password hash there.
+ *
+ * @example
+ * ```ts
+ * @UseGuards(JwtDevicesGuard)
+ * @Get('me')
+ * me(@CurrentUser() user: User) { return { username: user.username }; }
+ * ```
+ */
+export const CurrentUser = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): unknown => context.switchToHttp().getRequest<{ user?: unknown }>().user,
+);
+
+/**
  * Marks a route or controller as public: `JwtDevicesGuard` lets it through without a JWT, also when the
  * guard is registered app-wide (`APP_GUARD`). The module's login and refresh routes carry it. An app
  * that already has its own `@Public()` metadata can name its key in `publicRouteMetadata` instead.

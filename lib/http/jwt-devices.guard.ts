@@ -5,7 +5,9 @@ import { JWT_DEVICES_OPTIONS, JWT_DEVICES_STRATEGY, PUBLIC_ROUTE_METADATA } from
 import type { ResolvedJwtDevicesOptions } from '../jwt-devices.options.js';
 import { DeviceJwtStrategy, type StrategyRequest } from './device-jwt.strategy.js';
 import { authenticateDirectly } from './direct-auth.js';
+import { MissingTokenError } from '../jwt-devices.errors.js';
 import { toHttpException } from './jwt-devices.http-errors.js';
+import { JwtDevicesRoutes } from './jwt-devices.routes.js';
 import { PermittedHeadersGuard } from './permitted-headers.guard.js';
 
 /**
@@ -25,6 +27,7 @@ export class JwtDevicesGuard extends AuthGuard(JWT_DEVICES_STRATEGY) {
     protected readonly strategy: DeviceJwtStrategy,
     protected readonly reflector: Reflector,
     @Inject(JWT_DEVICES_OPTIONS) protected readonly jwtDevicesOptions: ResolvedJwtDevicesOptions,
+    protected readonly routes: JwtDevicesRoutes,
   ) {
     super();
   }
@@ -32,7 +35,7 @@ export class JwtDevicesGuard extends AuthGuard(JWT_DEVICES_STRATEGY) {
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     // Global guards run in module order, so an app-wide JwtDevicesGuard may run before the module's
     // PermittedHeadersGuard: refuse a stray Permanent-Token here too, before authenticating.
-    if (this.jwtDevicesOptions.permittedHeadersGuard) PermittedHeadersGuard.check(context, this.reflector);
+    if (this.jwtDevicesOptions.permittedHeadersGuard) PermittedHeadersGuard.check(context, this.reflector, this.routes);
     if (this.isPublic(context)) return true;
     return authenticateDirectly(this, context, (request: StrategyRequest) => this.strategy.authenticateRequest(request));
   }
@@ -47,11 +50,24 @@ export class JwtDevicesGuard extends AuthGuard(JWT_DEVICES_STRATEGY) {
 
   /**
    * Turns the strategy's outcome into `request.user`: the module's errors become their HTTP answer
-   * (401 for a refused token, 503 for a store failure). Override to let anonymous requests through, etc.
+   * (401 for a refused token, with `WWW-Authenticate: Bearer` as RFC 6750 asks, and
+   * `error="invalid_token"` when a token was sent; 503 for a store failure). Override to let anonymous
+   * requests through, etc.
    */
-  override handleRequest<TUser = unknown>(err: unknown, user: unknown, info?: unknown, _context?: ExecutionContext, _status?: unknown): TUser {
-    if (err) throw toHttpException(err);
-    if (!user) throw new UnauthorizedException(typeof info === 'string' ? info : undefined);
-    return user as TUser;
+  override handleRequest<TUser = unknown>(err: unknown, user: unknown, info?: unknown, context?: ExecutionContext, _status?: unknown): TUser {
+    if (!err && user) return user as TUser;
+    const exception = err ? toHttpException(err, this.routes) : new UnauthorizedException(typeof info === 'string' ? info : undefined);
+    if (exception instanceof UnauthorizedException && context?.getType() === 'http') {
+      const tokenSent = err !== undefined && !(err instanceof MissingTokenError);
+      setResponseHeader(context.switchToHttp().getResponse(), 'WWW-Authenticate', tokenSent ? 'Bearer error="invalid_token"' : 'Bearer');
+    }
+    throw exception;
   }
+}
+
+/** Sets a header on an Express response or a Fastify reply. */
+function setResponseHeader(response: unknown, name: string, value: string): void {
+  const target = response as { setHeader?: (name: string, value: string) => void; header?: (name: string, value: string) => void };
+  if (typeof target.setHeader === 'function') target.setHeader(name, value);
+  else if (typeof target.header === 'function') target.header(name, value);
 }

@@ -21,14 +21,18 @@ import {
   LoginNotConfiguredError,
   NoDevicesError,
   StoreUnavailableError,
+  TokenExpiredError,
 } from '../jwt-devices.errors.js';
+import type { JwtDevicesRoutes } from './jwt-devices.routes.js';
 
 /**
  * The one place where the module's domain errors become HTTP: Nest's exceptions with the usual
- * `{statusCode, message, error}` body. Anything else is returned as it is.
+ * `{statusCode, message, error}` body. Anything else is returned as it is. Given the module's routes,
+ * messages name them as clients call them (global prefix and `path` included).
  */
-export function toHttpException(error: unknown): unknown {
+export function toHttpException(error: unknown, routes?: Pick<JwtDevicesRoutes, 'refresh'>): unknown {
   if (error instanceof HttpException) return error;
+  if (error instanceof TokenExpiredError && routes) return new UnauthorizedException(`Token has expired; get a new one from ${routes.refresh}.`);
   if (error instanceof InvalidTokenError) return new UnauthorizedException(error.message);
   if (
     error instanceof InvalidPermanentTokenError ||

@@ -1,6 +1,7 @@
 import { BadRequestException, type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { PERMANENT_TOKEN_ALLOWED_METADATA, PERMANENT_TOKEN_HEADER } from '../jwt-devices.constants.js';
+import { JwtDevicesRoutes } from './jwt-devices.routes.js';
 
 /**
  * Refuses (400) any request that carries a `Permanent-Token` header to a route without
@@ -10,14 +11,17 @@ import { PERMANENT_TOKEN_ALLOWED_METADATA, PERMANENT_TOKEN_HEADER } from '../jwt
  */
 @Injectable()
 export class PermittedHeadersGuard implements CanActivate {
-  constructor(private readonly reflector: Reflector) {}
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly routes: JwtDevicesRoutes,
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    return PermittedHeadersGuard.check(context, this.reflector);
+    return PermittedHeadersGuard.check(context, this.reflector, this.routes);
   }
 
   /** The check itself, for guards that must run it before their own work (an app-wide `JwtDevicesGuard`). */
-  static check(context: ExecutionContext, reflector: Reflector): true {
+  static check(context: ExecutionContext, reflector: Reflector, routes: JwtDevicesRoutes): true {
     if (context.getType() !== 'http') return true;
     const { headers } = context.switchToHttp().getRequest<{ headers?: Record<string, unknown> }>();
     if (headers?.[PERMANENT_TOKEN_HEADER] === undefined) return true;
@@ -25,7 +29,7 @@ export class PermittedHeadersGuard implements CanActivate {
       return true;
     }
     throw new BadRequestException(
-      'The Permanent-Token header is accepted only by POST /device-refresh-token/; do not send it with any other request.',
+      `The Permanent-Token header is accepted only by ${routes.refresh}; do not send it with any other request.`,
     );
   }
 }
