@@ -5,10 +5,12 @@ import { AuthGuard, PassportStrategy } from '@nestjs/passport';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Strategy } from 'passport-custom';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  addJwtDevicesToOpenApi,
   type AuthenticatedDevice,
   CurrentDevice,
   DevicesService,
@@ -214,6 +216,17 @@ describe('a Nest app built as the docs teach', () => {
     const wrong = await http.post('/api/auth-token/').send({ username: 'alice', password: 'nope' });
     expect(wrong.status).toBe(400);
     expect(wrong.body.message).toBe('Unable to log in with provided credentials.');
+  });
+
+  it('documents the module’s routes under the global prefix in the Swagger document, with no option', () => {
+    const document = addJwtDevicesToOpenApi(SwaggerModule.createDocument(app, new DocumentBuilder().build()));
+    const paths = Object.keys(document.paths);
+    for (const route of ['/api/auth-token/', '/api/device-refresh-token/', '/api/device-logout/', '/api/devices/', '/api/devices/others/', '/api/devices/{id}/']) {
+      expect(paths).toContain(route);
+      expect(paths).not.toContain(route.slice(0, -1));
+    }
+    expect(paths).toContain('/api/users/me');
+    expect(document.paths['/api/auth-token/']!.post!.security).toEqual([]);
   });
 
   it('lets the app verify a module JWT with its own JwtService and the device key the module exposes', async () => {

@@ -27,15 +27,16 @@ async function document(options: Parameters<typeof addJwtDevicesToOpenApi>[1] = 
   };
 }
 
+/** Every status each route can answer (400 for a stray Permanent-Token and 503 on every one). */
 const CONTRACT: [string, string, string[]][] = [
-  ['/auth-token/', 'post', ['200', '400', '409', '415']],
-  ['/device-refresh-token/', 'post', ['200', '400']],
-  ['/device-logout/', 'delete', ['204', '400', '401', '404']],
-  ['/devices/', 'get', ['200', '401']],
-  ['/devices/', 'delete', ['204', '401']],
-  ['/devices/others/', 'delete', ['204', '401']],
-  ['/devices/{id}/', 'delete', ['204', '400', '401', '404']],
-  ['/devices/{id}/', 'patch', ['200', '400', '401', '404']],
+  ['/auth-token/', 'post', ['200', '400', '409', '415', '503']],
+  ['/device-refresh-token/', 'post', ['200', '400', '415', '503']],
+  ['/device-logout/', 'delete', ['204', '400', '401', '404', '503']],
+  ['/devices/', 'get', ['200', '400', '401', '503']],
+  ['/devices/', 'delete', ['204', '400', '401', '404', '503']],
+  ['/devices/others/', 'delete', ['204', '400', '401', '404', '503']],
+  ['/devices/{id}/', 'delete', ['204', '400', '401', '404', '503']],
+  ['/devices/{id}/', 'patch', ['200', '400', '401', '404', '415', '503']],
 ];
 
 describe('OpenAPI document (with @nestjs/swagger)', () => {
@@ -67,7 +68,22 @@ describe('OpenAPI document (with @nestjs/swagger)', () => {
     expect(doc.components.schemas.JwtDevicesRefreshResponse!.required).toEqual(['token']);
     expect(doc.components.securitySchemes.jwtDevices).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
     expect(doc.paths['/devices/']!.get!.security).toEqual([{ jwtDevices: [] }]);
-    expect(doc.paths['/auth-token/']!.post!.security).toBeUndefined();
+    expect(doc.paths['/auth-token/']!.post!.security).toEqual([]);
+    expect(doc.paths['/device-refresh-token/']!.post!.security).toEqual([]);
+  });
+
+  it('finds the module’s routes under the global prefix and the module path, with no option', async () => {
+    t = await createTestApp({ extras: { path: 'auth' } });
+    // A global prefix set on a running test app takes effect for the document only after init; build a
+    // document the way Swagger would see `app.setGlobalPrefix('api')`: every path under /api.
+    const generated = SwaggerModule.createDocument(t.app, new DocumentBuilder().build());
+    const prefixed = { ...generated, paths: Object.fromEntries(Object.entries(generated.paths).map(([path, item]) => [`/api${path}`, item])) };
+    const doc = addJwtDevicesToOpenApi(prefixed) as unknown as { paths: Record<string, Record<string, Operation>> };
+    for (const [path, method] of CONTRACT) {
+      expect(doc.paths[`/api/auth${path}`]?.[method], `${method} /api/auth${path}`).toBeDefined();
+      expect(doc.paths[`/api/auth${path}`.slice(0, -1)]?.[method]).toBeUndefined();
+    }
+    expect(Object.keys(doc.paths).filter((path) => !path.startsWith('/api/auth/'))).toEqual(['/api/me', '/api/public']);
   });
 
   it('follows the route prefix and documents rotation', async () => {

@@ -1,41 +1,52 @@
+import { jwtDevicesComponents, schemaRef } from './jwt-devices.openapi-schemas.js';
+
 /**
  * The module's routes as OpenAPI 3 paths. The module does not depend on `@nestjs/swagger`: Swagger's
- * scanner sees its routes but knows nothing of their headers and bodies, so call
- * {@link addJwtDevicesToOpenApi} on the document it generated to replace those bare entries.
+ * scanner sees its routes (at their real paths, global prefix and `path` included) but knows nothing of
+ * their headers, bodies and answers, so {@link addJwtDevicesToOpenApi} finds those entries in the
+ * document Swagger generated and replaces them with full ones.
  */
 
-/** The part of an OpenAPI 3 document this file writes to (what `SwaggerModule.createDocument` returns). */
+/** What `SwaggerModule.createDocument` returns, as far as this file needs it (an `OpenAPIObject` fits). */
 export interface OpenApiDocumentLike {
-  paths: Record<string, Record<string, unknown>>;
-  components?: { schemas?: Record<string, unknown>; securitySchemes?: Record<string, unknown>; [key: string]: unknown };
-  [key: string]: unknown;
+  paths: object;
+  components?: object;
 }
 
-/** Options of {@link addJwtDevicesToOpenApi}; give the same `path` as to `JwtDevicesModule`. */
+/** Options of {@link addJwtDevicesToOpenApi}. */
 export interface JwtDevicesOpenApiOptions {
-  /** The module's route prefix (the `path` extra). @default '' */
+  /**
+   * Where the module's routes are, when the document has no entries of them to find them by (e.g. a
+   * document not made by Swagger's scanner): the global prefix and the `path` extra, joined.
+   * @default found in the document
+   */
   path?: string;
   /** Document `permanent_token` in refresh answers (`permanentTokenRotation: true`). @default false */
   rotation?: boolean;
+  /** The `loginFields` extra, when the login body uses other names. @default { username: 'username', password: 'password' } */
+  loginFields?: { username?: string; password?: string };
   /** Name of the security scheme added for the device JWT. @default 'jwtDevices' */
   securityScheme?: string;
 }
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+type Operation = Record<string, unknown>;
+
 const json = (schema: unknown) => ({ 'application/json': { schema } });
-const error = (description: string) => ({ description, content: json(ref('JwtDevicesError')) });
-const header = (name: string, description: string, required: boolean, schema: unknown = { type: 'string' }) => ({
-  name,
-  in: 'header',
-  required,
-  description,
-  schema,
-});
+const error = (description: string) => ({ description, content: json(schemaRef('JwtDevicesError')) });
+const header = (name: string, description: string, required: boolean, schema: unknown = { type: 'string' }) => ({ name, in: 'header', required, description, schema });
+const noStore = { 'Cache-Control': { description: 'Always `no-store`: the body holds tokens.', schema: { type: 'string' } } };
+const deviceId = { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
+
+/** Answers every route can give, besides its own. */
+const COMMON = {
+  400: 'A `Permanent-Token` header on a route other than refresh (it is refused before anything else).',
+  503: 'The device store or the app’s user store is unavailable; retry later.',
+};
 
 /**
  * Adds the module's routes, schemas and JWT security scheme to an OpenAPI document, replacing the bare
- * entries Swagger generated for them. Paths are written with their trailing slash, as drf-jwt-devices
- * clients call them (both forms are served).
+ * entries Swagger generated for them, wherever the app mounted them. Paths are written with their
+ * trailing slash, as drf-jwt-devices clients call them (both forms are served).
  *
  * @example
  * ```ts
@@ -44,182 +55,134 @@ const header = (name: string, description: string, required: boolean, schema: un
  * ```
  */
 export function addJwtDevicesToOpenApi<T extends OpenApiDocumentLike>(document: T, options: JwtDevicesOpenApiOptions = {}): T {
-  const prefix = options.path ? `/${options.path.replace(/^\/+|\/+$/g, '')}` : '';
   const scheme = options.securityScheme ?? 'jwtDevices';
-  const security = [{ [scheme]: [] }];
-  const tags = ['devices'];
-  const unauthorized = error('No JWT, or a malformed, forged, expired or revoked one (its device was logged out or expired).');
-  const permanentTokenRefused = 'A `Permanent-Token` header is refused (400) here: send it to the refresh route only.';
-  const deviceId = { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
+  const operations = moduleOperations([{ [scheme]: [] }], Boolean(options.rotation));
+  const paths = document.paths as Record<string, Record<string, unknown>>;
+  const prefix = options.path !== undefined ? `/${options.path.replace(/^\/+|\/+$/g, '')}`.replace(/^\/$/, '') : findPrefix(paths, Object.keys(operations));
+  for (const [route, item] of Object.entries(operations)) {
+    const full = `${prefix}/${route}/`;
+    // Swagger's own entries for these routes, written without the trailing slash.
+    const bare = paths[full.slice(0, -1)];
+    if (bare) for (const method of Object.keys(item)) delete bare[method];
+    if (bare && Object.keys(bare).length === 0) delete paths[full.slice(0, -1)];
+    paths[full] = { ...paths[full], ...item };
+  }
+  const components = (document.components ?? {}) as { schemas?: object; securitySchemes?: object };
+  const ours = jwtDevicesComponents({ username: 'username', password: 'password', ...options.loginFields }, Boolean(options.rotation));
+  (document as { components?: object }).components = {
+    ...components,
+    securitySchemes: { ...components.securitySchemes, [scheme]: ours.securityScheme },
+    schemas: { ...components.schemas, ...ours.schemas },
+  };
+  return document;
+}
 
-  const paths: Record<string, Record<string, unknown>> = {
-    '/auth-token/': {
+/**
+ * The path prefix under which the document holds the module's routes: the one that the most of them
+ * end in (an app route that happens to share a name does not outvote the module's eight).
+ */
+function findPrefix(paths: Record<string, unknown>, routes: string[]): string {
+  const votes = new Map<string, number>();
+  for (const path of Object.keys(paths)) {
+    for (const route of routes) {
+      const suffix = `/${route}`;
+      for (const candidate of [suffix, `${suffix}/`]) {
+        if (path.endsWith(candidate)) votes.set(path.slice(0, -candidate.length), (votes.get(path.slice(0, -candidate.length)) ?? 0) + 1);
+      }
+    }
+  }
+  return [...votes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
+}
+
+/** The full operations, keyed by route (relative, no slashes) and method. */
+function moduleOperations(security: unknown[], rotation: boolean): Record<string, Record<string, Operation>> {
+  const tags = ['devices'];
+  const unauthorized = {
+    ...error('No JWT, or a malformed, forged, expired or revoked one (its device was logged out or expired).'),
+    headers: { 'WWW-Authenticate': { description: '`Bearer`, with `error="invalid_token"` when a token was sent.', schema: { type: 'string' } } },
+  };
+  const guarded = (operation: Operation & { responses: Record<number, unknown> }): Operation => ({
+    tags,
+    security,
+    ...operation,
+    responses: { 400: error(COMMON[400]), 401: unauthorized, 503: error(COMMON[503]), ...operation.responses },
+  });
+  const notFound = error('No such device of this user (another user’s devices are never touched).');
+  const signedOut = { 204: { description: 'Signed out.' }, 404: error('The app issues plain JWTs: there are no devices.') };
+  return {
+    'auth-token': {
       post: {
         tags,
+        security: [],
         operationId: 'jwtDevicesLogin',
         summary: 'Log in: creates a device and returns a short JWT and the device’s permanent token.',
-        description: permanentTokenRefused,
         parameters: [
           header('X-Device-Model', 'Names the new device; the User-Agent then becomes its details.', false),
           header('User-Agent', 'Names the device when no X-Device-Model is sent.', false),
         ],
-        requestBody: { required: true, content: json(ref('JwtDevicesLoginRequest')) },
+        requestBody: { required: true, content: json(schemaRef('JwtDevicesLoginRequest')) },
         responses: {
-          200: { description: 'Logged in. Plain `{token}` when permanentTokenAuth is off.', content: json(ref('JwtDevicesLoginResponse')) },
-          400: error('Missing or wrong credentials, or a malformed body. No device is created.'),
+          200: { description: 'Logged in. Plain `{token}` when permanentTokenAuth is off.', headers: noStore, content: json(schemaRef('JwtDevicesLoginResponse')) },
+          400: error(`Missing or wrong credentials, or a malformed body; no device is created. Or: ${COMMON[400]}`),
           409: error('Newer parallel logins of this user pushed this device out at once (devicesPerUser). Log in again.'),
-          415: error('The body is not JSON (form bodies are refused unless the app allows them).'),
+          415: error('The body is not JSON (form bodies are refused unless the app allows them), or its charset is not supported.'),
+          503: error(COMMON[503]),
         },
       },
     },
-    '/device-refresh-token/': {
+    'device-refresh-token': {
       post: {
         tags,
+        security: [],
         operationId: 'jwtDevicesRefresh',
-        summary: 'Trade the permanent token for a fresh JWT' + (options.rotation ? ' and a new permanent token.' : '.'),
+        summary: `Trade the permanent token for a fresh JWT${rotation ? ' and a new permanent token' : ''}.`,
         parameters: [header('Permanent-Token', 'The permanent token from login (or from the last rotation).', true)],
         responses: {
-          200: { description: 'A fresh JWT.', content: json(ref('JwtDevicesRefreshResponse')) },
+          200: { description: 'A fresh JWT.', headers: noStore, content: json(schemaRef('JwtDevicesRefreshResponse')) },
           400: error('Permanent-Token missing, unknown, expired (the device is deleted) or reused after rotation (the device is revoked).'),
+          415: error('A body was sent with a media type or charset the server does not parse (refresh takes no body).'),
+          503: error(COMMON[503]),
         },
       },
     },
-    '/device-logout/': {
-      delete: {
-        tags,
-        security,
+    'device-logout': {
+      delete: guarded({
         operationId: 'jwtDevicesLogout',
         summary: 'Log out one of the caller’s devices: its permanent token and JWTs stop working at once.',
-        description: permanentTokenRefused,
         parameters: [header('Device-Id', 'The device to log out.', true, { type: 'integer', minimum: 1 })],
-        responses: {
-          204: { description: 'Logged out.' },
-          400: error('Device-Id missing or not a positive integer.'),
-          401: unauthorized,
-          404: error('No such device of this user.'),
-        },
-      },
+        responses: { 204: { description: 'Logged out.' }, 400: error(`Device-Id missing or not a positive integer. Or: ${COMMON[400]}`), 404: notFound },
+      }),
     },
-    '/devices/': {
-      get: {
-        tags,
-        security,
+    devices: {
+      get: guarded({
         operationId: 'jwtDevicesList',
         summary: 'The caller’s devices, oldest first; the calling one has `current: true`.',
-        description: permanentTokenRefused,
-        responses: {
-          200: { description: 'The devices.', content: json({ type: 'array', items: ref('JwtDevicesDevice') }) },
-          401: unauthorized,
-        },
-      },
-      delete: {
-        tags,
-        security,
-        operationId: 'jwtDevicesSignOutAll',
-        summary: 'Sign out every device of the caller, this one included.',
-        description: permanentTokenRefused,
-        responses: { 204: { description: 'Signed out.' }, 401: unauthorized },
-      },
+        responses: { 200: { description: 'The devices.', content: json({ type: 'array', items: schemaRef('JwtDevicesDevice') }) } },
+      }),
+      delete: guarded({ operationId: 'jwtDevicesSignOutAll', summary: 'Sign out every device of the caller, this one included.', responses: signedOut }),
     },
-    '/devices/others/': {
-      delete: {
-        tags,
-        security,
-        operationId: 'jwtDevicesSignOutOthers',
-        summary: 'Sign out every device of the caller but this one.',
-        description: permanentTokenRefused,
-        responses: { 204: { description: 'Signed out.' }, 401: unauthorized },
-      },
+    'devices/others': {
+      delete: guarded({ operationId: 'jwtDevicesSignOutOthers', summary: 'Sign out every device of the caller but this one.', responses: signedOut }),
     },
-    '/devices/{id}/': {
-      patch: {
-        tags,
-        security,
+    'devices/{id}': {
+      patch: guarded({
         operationId: 'jwtDevicesRename',
         summary: 'Rename one of the caller’s devices.',
-        description: permanentTokenRefused,
         parameters: [deviceId],
-        requestBody: { required: true, content: json(ref('JwtDevicesRenameRequest')) },
+        requestBody: { required: true, content: json(schemaRef('JwtDevicesRenameRequest')) },
         responses: {
-          200: { description: 'The renamed device.', content: json(ref('JwtDevicesDevice')) },
-          400: error('Id not a positive integer, or name empty or over 255 characters.'),
-          401: unauthorized,
-          404: error('No such device of this user.'),
+          200: { description: 'The renamed device.', content: json(schemaRef('JwtDevicesDevice')) },
+          400: error(`Id not a positive integer, or name empty or over 255 characters. Or: ${COMMON[400]}`),
+          404: notFound,
+          415: error('The body is not JSON, or its charset is not supported.'),
         },
-      },
-      delete: {
-        tags,
-        security,
+      }),
+      delete: guarded({
         operationId: 'jwtDevicesDelete',
         summary: 'Log out one of the caller’s devices by id.',
-        description: permanentTokenRefused,
         parameters: [deviceId],
-        responses: {
-          204: { description: 'Logged out.' },
-          400: error('Id not a positive integer.'),
-          401: unauthorized,
-          404: error('No such device of this user.'),
-        },
-      },
+        responses: { 204: { description: 'Logged out.' }, 400: error(`Id not a positive integer. Or: ${COMMON[400]}`), 404: notFound },
+      }),
     },
   };
-
-  for (const [path, item] of Object.entries(paths)) {
-    const full = prefix + path;
-    // Swagger's own entries for these routes, written without the trailing slash and with `:id` as `{id}`.
-    delete document.paths[full.slice(0, -1)];
-    document.paths[full] = item;
-  }
-
-  const refreshProperties: Record<string, unknown> = { token: { type: 'string', description: 'A short JWT.' } };
-  if (options.rotation) refreshProperties.permanent_token = { type: 'string', description: 'The new permanent token; the old one is retired.' };
-  document.components = {
-    ...document.components,
-    securitySchemes: {
-      ...document.components?.securitySchemes,
-      [scheme]: {
-        type: 'http',
-        scheme: 'bearer',
-        bearerFormat: 'JWT',
-        description: 'A device JWT, sent as `Authorization: Bearer <jwt>` (or `Authorization: JWT <jwt>`, as drf-jwt-devices clients do).',
-      },
-    },
-    schemas: {
-      ...document.components?.schemas,
-      JwtDevicesLoginRequest: {
-        type: 'object',
-        required: ['username', 'password'],
-        properties: { username: { type: 'string', maxLength: 4096 }, password: { type: 'string', maxLength: 4096, format: 'password' } },
-      },
-      JwtDevicesLoginResponse: {
-        type: 'object',
-        required: ['token'],
-        properties: {
-          token: { type: 'string', description: 'A short JWT.' },
-          permanent_token: { type: 'string', description: 'Keep it secret; send it only to the refresh route.' },
-          device_id: { type: 'integer' },
-        },
-      },
-      JwtDevicesRefreshResponse: { type: 'object', required: Object.keys(refreshProperties), properties: refreshProperties },
-      JwtDevicesDevice: {
-        type: 'object',
-        required: ['id', 'created', 'name', 'details', 'last_request_datetime', 'current'],
-        properties: {
-          id: { type: 'integer' },
-          created: { type: 'string', format: 'date-time' },
-          name: { type: 'string', maxLength: 255 },
-          details: { type: 'string', maxLength: 255 },
-          last_request_datetime: { type: 'string', format: 'date-time' },
-          current: { type: 'boolean', description: 'The device that made this request.' },
-        },
-      },
-      JwtDevicesRenameRequest: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 255 } } },
-      JwtDevicesError: {
-        type: 'object',
-        required: ['statusCode', 'message'],
-        properties: { statusCode: { type: 'integer' }, message: { type: 'string' }, error: { type: 'string' } },
-      },
-    },
-  };
-  return document;
 }
