@@ -77,7 +77,8 @@ export class SessionPolicy {
       const later = byUse.filter((other) => other >= id).sort((x, y) => y - x);
       const evicted = [...later, ...byUse.filter((other) => other < id)].slice(limit);
       await this.remove(evicted.map((other) => ({ id: other, userId })), { userId }, 'evicted', now);
-      if (evicted.includes(id)) throw new DeviceEvictedError();
+      // Evicted here, or already by a later login that read the devices first: either way its token is dead.
+      if (evicted.includes(id) || !byUse.includes(id)) throw new DeviceEvictedError();
     }
     return { id, permanentToken, key };
   }
