@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ALICE, BOB, createTestApp, login, type TestApp } from './support/test-app.js';
 import { DAY, HOUR, MINUTE, SECOND } from './support/fake-clock.js';
 
-// The scenarios of drf-jwt-devices' own test suite, ported, plus what CONTRACT.md adds.
+// The scenarios of drf-jwt-devices' own test suite, ported, plus what docs/CONTRACT.md adds.
 
 let t: TestApp;
 afterEach(() => t?.close());

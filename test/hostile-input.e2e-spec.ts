@@ -7,7 +7,7 @@ import { MINUTE } from './support/fake-clock.js';
 import { ALICE, BOB, createTestApp, currentHttpAdapter, login, TEST_JWT_SECRET, type TestApp } from './support/test-app.js';
 
 /*
- * Malformed and malicious input against every route of CONTRACT.md. Every rejected request must get
+ * Malformed and malicious input against every route of docs/CONTRACT.md. Every rejected request must get
  * its exact 4xx with Nest's error body, never a 5xx, and must leave the device table as it was.
  */
 

@@ -11,7 +11,7 @@ import { reachable } from './support/reachable.js';
 /**
  * The published package as a stranger gets it: `npm pack`, then `npm install <tarball>` into freshly
  * generated apps in temp dirs outside the repo (so nothing resolves to the repo's node_modules), each
- * run as a child process against its own new PostgreSQL database, and the CONTRACT.md flow walked
+ * run as a child process against its own new PostgreSQL database, and the docs/CONTRACT.md flow walked
  * over HTTP:
  *
  *   nest12-esm   Nest 12, plain `.mjs`, decorators applied as functions, `forRootAsync` with an
@@ -222,6 +222,8 @@ async function pack(): Promise<Packed> {
 /** One generated app: its dependencies, its files, and how its migrations run. */
 interface AppSpec {
   name: string;
+  /** A Jest e2e test to run in the app (as a Nest starter's `npm run test:e2e` does), after the walk. */
+  jest?: boolean;
   packageJson: Record<string, unknown>;
   dependencies: string[];
   /** What the install must have resolved: package → version pattern. */
@@ -246,6 +248,44 @@ const NEST_11 = [
   '@types/node@^20',
 ];
 const COMMON = ['pg@^8', 'reflect-metadata@^0.2', 'rxjs@^7.8', 'passport@^0.7', 'class-validator@^0.15'];
+/** What a Nest 11 starter tests with: `npm run test:e2e` is `jest --config ./test/jest-e2e.json`. */
+const JEST = ['jest@^29', 'ts-jest@^29', '@types/jest@^29', '@nestjs/testing@^11', 'supertest@^7', '@types/supertest@^6', 'typescript@~5.8'];
+const JEST_E2E: Record<string, string> = {
+  // The Nest 11 starter's test/jest-e2e.json, unchanged: nothing special for this package.
+  'test/jest-e2e.json': JSON.stringify(
+    { moduleFileExtensions: ['js', 'json', 'ts'], rootDir: '.', testEnvironment: 'node', testRegex: '.e2e-spec.ts$', transform: { '^.+\\.(t|j)s$': 'ts-jest' } },
+    null,
+    2,
+  ),
+  'test/app.e2e-spec.ts': `import { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { AppModule } from '../src/app.module';
+
+describe('nestjs-jwt-devices under Jest (CommonJS)', () => {
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    app = moduleRef.createNestApplication();
+    await app.init();
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('logs in, reaches a guarded route, and signs out', async () => {
+    const login = await request(app.getHttpServer()).post('/auth-token/').send({ username: 'alice', password: 'alice-password' }).expect(200);
+    const auth = { Authorization: 'Bearer ' + login.body.token };
+    await request(app.getHttpServer()).get('/me').set(auth).expect(200);
+    await request(app.getHttpServer()).delete('/devices/').set(auth).expect(204);
+    await request(app.getHttpServer()).get('/me').set(auth).expect(401);
+  });
+});
+`,
+};
+
 const NEST_12_VERSIONS = { '@nestjs/common': /^12\./, '@nestjs/core': /^12\./, '@nestjs/typeorm': /^12\./, typeorm: /^1\./ };
 const NEST_11_VERSIONS = { '@nestjs/common': /^11\./, '@nestjs/core': /^11\./, '@nestjs/typeorm': /^11\./, typeorm: /^0\.3\./ };
 
@@ -417,7 +457,7 @@ export class UsersModule {}
 `,
   'src/me.controller.ts': `import { Controller, Get, Req, UseGuards } from '@nestjs/common';
 import { type AuthenticatedDevice, CurrentDevice, JwtDevicesGuard } from 'nestjs-jwt-devices';
-import { type User, UsersService } from './users.js';
+import { type User, UsersService } from './users';
 
 @Controller()
 export class MeController {
@@ -433,8 +473,8 @@ export class MeController {
   'src/app.module.ts': `import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { deviceEntityFor, JWT_DEVICES_MIGRATIONS, JwtDevicesModule } from 'nestjs-jwt-devices';
-import { MeController } from './me.controller.js';
-import { UsersModule, UsersService } from './users.js';
+import { MeController } from './me.controller';
+import { UsersModule, UsersService } from './users';
 
 @Module({
   imports: [
@@ -458,7 +498,7 @@ export class AppModule {}
   'src/main.ts': `import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
-import { AppModule } from './app.module.js';
+import { AppModule } from './app.module';
 
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
@@ -505,11 +545,12 @@ module.exports = new DataSource({
   },
   {
     name: 'nest11-cjs',
-    packageJson: { name: 'nest11-cjs-app', private: true, type: 'commonjs' },
-    dependencies: [...NEST_11, ...COMMON],
+    packageJson: { name: 'nest11-cjs-app', private: true, type: 'commonjs', scripts: { 'test:e2e': 'jest --config ./test/jest-e2e.json' } },
+    dependencies: [...NEST_11, ...COMMON, ...JEST],
     versions: NEST_11_VERSIONS,
-    files: { ...TYPESCRIPT_APP, 'src/data-source.ts': readmeDataSource() },
+    files: { ...TYPESCRIPT_APP, 'src/data-source.ts': readmeDataSource(), ...JEST_E2E },
     compile: true,
+    jest: true,
     // README: `npx typeorm migration:run -d dist/data-source.js` (`--no`: never download a typeorm).
     migrationCli: ['migration:run', '-d', 'dist/data-source.js'],
     entry: 'dist/main.js',
@@ -517,7 +558,7 @@ module.exports = new DataSource({
 ];
 
 // ---------------------------------------------------------------------------------------------------
-// The walk: CONTRACT.md's flow, over HTTP
+// The walk: docs/CONTRACT.md's flow, over HTTP
 
 interface Reply {
   status: number;
@@ -648,7 +689,8 @@ describe.runIf(ENABLED && !SKIP_REASON)(SKIP_REASON ? `packaging (skipped: ${SKI
     expect(packed.files).toContain('dist/store/migrations/index.js');
     expect(packed.files).toEqual(expect.arrayContaining(['README.md', 'LICENSE', 'package.json']));
     const unexpected = packed.files.filter(
-      (path) => !['README.md', 'LICENSE', 'package.json'].includes(path) && !/^dist\/.+\.(js|d\.ts|js\.map|d\.ts\.map)$/.test(path),
+      (path) =>
+        !['README.md', 'LICENSE', 'package.json', 'dist/cjs/package.json'].includes(path) && !/^dist\/.+\.(js|d\.ts|js\.map|d\.ts\.map)$/.test(path),
     );
     expect(unexpected, 'files outside dist/, README.md, LICENSE and package.json').toEqual([]);
     expect(packed.files.filter((path) => /\.spec\.|\.e2e-spec\./.test(path))).toEqual([]);
@@ -694,6 +736,11 @@ describe.runIf(ENABLED && !SKIP_REASON)(SKIP_REASON ? `packaging (skipped: ${SKI
       const devices = await database.query<{ user_id: string; name: string }>('SELECT user_id, name FROM jwt_devices_device ORDER BY id');
       expect(devices).toEqual([{ user_id: '2', name: 'Bob laptop' }]);
       expect(server.output(), 'the app logged errors or warnings').not.toMatch(/ERROR|WARN/);
+      if (spec.jest) {
+        // The CommonJS build: Jest's module loader cannot load ES modules, so this fails on an ESM-only package.
+        const jest = await timed(spec.name, 'npm run test:e2e', () => run('npm', ['run', 'test:e2e'], { cwd: dir, env }));
+        expect(jest.code, `jest e2e:\n${jest.output}`).toBe(0);
+      }
     } finally {
       await server?.stop();
       await database.drop();

@@ -11,7 +11,7 @@ import { readConfig, readDatabaseUrl } from '../../src/config.js';
 
 /**
  * The example app on a network database, configured exactly as `DATABASE_URL=postgres://…`,
- * `mysql://…` or `mariadb://…` configures it, each on a fresh database: the CONTRACT.md flow must give
+ * `mysql://…` or `mariadb://…` configures it, each on a fresh database: the docs/CONTRACT.md flow must give
  * the same answers as on SQLite. vitest.config.ts runs example tests only in the e2e:sqlite project,
  * so the example-<family>.e2e-spec.ts files loop over the network databases themselves, through
  * `describeExampleOn`. A server that does not answer skips its block (the reason is in the title),
@@ -66,7 +66,7 @@ export function normalize(value: unknown, key = ''): unknown {
 }
 
 /**
- * CONTRACT.md, end to end, as a drf-jwt-devices client sees it. Asserts the contract on the way and
+ * docs/CONTRACT.md, end to end, as a drf-jwt-devices client sees it. Asserts the contract on the way and
  * returns every answer (normalized), to compare databases.
  */
 export async function walkContract(app: INestApplication): Promise<{ transcript: Step[]; permanentTokens: string[] }> {
