@@ -1,18 +1,39 @@
-import { Controller, Get, Req, UseGuards } from '@nestjs/common';
-import { type AuthenticatedDevice, CurrentDevice, JwtDevicesGuard } from 'nestjs-jwt-devices';
+import { Controller, Get, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiProperty, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { type AuthenticatedDevice, CurrentDevice, CurrentUser, JwtDevicesGuard } from 'nestjs-jwt-devices';
 import type { PublicUser } from './users/users.service.js';
+
+class Health {
+  @ApiProperty({ example: 'ok' })
+  status!: 'ok';
+}
+
+class Me {
+  @ApiProperty()
+  id!: number;
+
+  @ApiProperty()
+  username!: string;
+
+  @ApiProperty({ description: 'The device this request came from.' })
+  device_id!: number | null;
+}
 
 /** The app's own routes: one open, one guarded by the module. */
 @Controller()
 export class AppController {
   @Get('health')
-  health(): { status: 'ok' } {
+  @ApiOkResponse({ type: Health })
+  health(): Health {
     return { status: 'ok' };
   }
 
   @Get('me')
   @UseGuards(JwtDevicesGuard)
-  me(@Req() request: { user: PublicUser }, @CurrentDevice() device: AuthenticatedDevice) {
-    return { id: request.user.id, username: request.user.username, device_id: device.id };
+  @ApiBearerAuth('jwtDevices')
+  @ApiOkResponse({ type: Me, description: 'The signed-in user and device.' })
+  @ApiUnauthorizedResponse({ description: 'No JWT, or a refused one.' })
+  me(@CurrentUser() user: PublicUser, @CurrentDevice() device: AuthenticatedDevice): Me {
+    return { id: user.id, username: user.username, device_id: device.id };
   }
 }

@@ -1,23 +1,24 @@
-import { type DynamicModule, Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { deviceEntityFor, JWT_DEVICES_MIGRATIONS, JwtDevicesModule } from 'nestjs-jwt-devices';
+import { type DynamicModule, Module, UseGuards } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { Throttle, ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
+import { deviceEntityFor, JWT_DEVICES_MIGRATIONS, type JwtDevicesRouteSetting, JwtDevicesModule } from 'nestjs-jwt-devices';
 import { AppController } from './app.controller.js';
 import type { ExampleConfig } from './config.js';
 import { CreateExampleUsers1764400000001 } from './migrations/1764400000001-create-example-users.js';
 import { User } from './users/user.entity.js';
+import { UsersModule } from './users/users.module.js';
 import { UsersService } from './users/users.service.js';
-
-@Module({
-  imports: [TypeOrmModule.forFeature([User])],
-  providers: [UsersService],
-  exports: [UsersService],
-})
-export class UsersModule {}
 
 /** How the device entity reaches TypeORM; see README, "Quick start". */
 export type EntityRegistration = 'autoLoadEntities' | 'listed';
 
-/** The example app, configured from the environment (see config.ts). */
+/** Per-client throttling of one of the module's routes (`@nestjs/throttler`: 429 with Retry-After); 0 turns it off. */
+function throttled(perMinute: number): JwtDevicesRouteSetting {
+  return perMinute === 0 ? true : [UseGuards(ThrottlerGuard), Throttle({ default: { limit: perMinute, ttl: 60_000 } })];
+}
+
+/** The example app, configured from the environment (see config.ts) through `ConfigService`. */
 @Module({})
 export class AppModule {
   /**
@@ -31,21 +32,32 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        TypeOrmModule.forRoot({
-          ...config.database,
-          // The module registers its device entity (for this database) and UsersModule its User.
-          ...(autoLoad ? { autoLoadEntities: true } : { entities: [deviceEntityFor(config.database.type), User] }),
-          // The shipped migrations create the device table, as `typeorm migration:run` would.
-          migrations: [...JWT_DEVICES_MIGRATIONS, CreateExampleUsers1764400000001],
-          migrationsRun: true,
-        } as Parameters<typeof TypeOrmModule.forRoot>[0]),
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => config] }),
+        TypeOrmModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (env: ConfigService<ExampleConfig, true>): TypeOrmModuleOptions => ({
+            ...env.get('database', { infer: true }),
+            // The module registers its device entity (for this database) and UsersModule its User.
+            ...(autoLoad ? { autoLoadEntities: true } : { entities: [deviceEntityFor(config.database.type), User] }),
+            // The shipped migrations create the device table, as `typeorm migration:run` would.
+            migrations: [...JWT_DEVICES_MIGRATIONS, CreateExampleUsers1764400000001],
+            migrationsRun: true,
+          }),
+        }),
+        // Limits come from the routes' own @Throttle(); this default applies to nothing else.
+        ThrottlerModule.forRoot([{ ttl: 60_000, limit: 1_000_000 }]),
         UsersModule,
         JwtDevicesModule.forRootAsync({
           // The device entity's column types depend on the database (timestamptz on PostgreSQL).
           database: autoLoad ? config.database.type : undefined,
+          routes: { login: throttled(config.throttle.loginPerMinute), refresh: throttled(config.throttle.refreshPerMinute) },
           imports: [UsersModule],
-          inject: [UsersService],
-          useFactory: (users: UsersService) => ({ jwtSecret: config.jwtSecret, users, ...config.settings }),
+          inject: [UsersService, ConfigService],
+          useFactory: (users: UsersService, env: ConfigService<ExampleConfig, true>) => ({
+            ...env.get('settings', { infer: true }),
+            jwtSecret: env.get('jwtSecret', { infer: true }),
+            users,
+          }),
         }),
       ],
       controllers: [AppController],

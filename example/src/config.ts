@@ -9,6 +9,8 @@ export interface ExampleConfig {
   database: TypeOrmModuleOptions;
   jwtSecret: string;
   jwtSecretIsDefault: boolean;
+  /** Logins and refreshes allowed per client and minute (`0`: no limit). */
+  throttle: { loginPerMinute: number; refreshPerMinute: number };
   settings: Pick<
     JwtDevicesModuleOptions,
     | 'permanentTokenAuth'
@@ -34,6 +36,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig 
     database: readDatabaseUrl(env.DATABASE_URL),
     jwtSecret: readJwtSecret(env),
     jwtSecretIsDefault: !env.JWT_SECRET,
+    throttle: {
+      loginPerMinute: readCount('THROTTLE_LOGIN_PER_MINUTE', env.THROTTLE_LOGIN_PER_MINUTE) ?? 10,
+      refreshPerMinute: readCount('THROTTLE_REFRESH_PER_MINUTE', env.THROTTLE_REFRESH_PER_MINUTE) ?? 60,
+    },
     settings: {
       permanentTokenAuth: readBoolean('JWT_PERMANENT_TOKEN_AUTH', env.JWT_PERMANENT_TOKEN_AUTH),
       permanentTokenExpiration: readDuration(env.JWT_PERMANENT_TOKEN_EXPIRATION_DELTA),

@@ -6,6 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { readConfig } from './config.js';
+import { setUpApp } from './setup.js';
 
 async function main(): Promise<void> {
   const config = readConfig();
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
         )
       : await NestFactory.create(AppModule.register(config));
   app.enableShutdownHooks();
+  setUpApp(app);
   await app.listen(config.port, '0.0.0.0');
   const { port } = app.getHttpServer().address() as { port: number };
   logger.log(`Listening on http://127.0.0.1:${port} (${config.httpAdapter}, database: ${config.database.type})`);

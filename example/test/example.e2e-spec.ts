@@ -95,6 +95,30 @@ describe('example app (in process)', () => {
     expect(() => readConfig({ DATABASE_URL: 'oracle://x' })).toThrow(/DATABASE_URL/);
   });
 
+  it('throttles login and refresh per client (THROTTLE_*_PER_MINUTE; 429 with Retry-After), and 0 turns a throttle off', async () => {
+    expect(readConfig({}).throttle).toEqual({ loginPerMinute: 10, refreshPerMinute: 60 });
+    expect(readConfig({ THROTTLE_LOGIN_PER_MINUTE: '0', THROTTLE_REFRESH_PER_MINUTE: '5' }).throttle).toEqual({ loginPerMinute: 0, refreshPerMinute: 5 });
+    expect(() => readConfig({ THROTTLE_LOGIN_PER_MINUTE: 'lots' })).toThrow(/THROTTLE_LOGIN_PER_MINUTE/);
+
+    app = await startInProcess({ THROTTLE_LOGIN_PER_MINUTE: '2', THROTTLE_REFRESH_PER_MINUTE: '1' });
+    const http = request(app.getHttpServer());
+    const alice = { username: 'alice', password: 'alice-password' };
+    const first = await http.post('/auth-token/').send(alice);
+    expect(first.status).toBe(200);
+    expect((await http.post('/auth-token/').send({ ...alice, password: 'wrong' })).status).toBe(400);
+    const limited = await http.post('/auth-token/').send(alice);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await http.post('/device-refresh-token/').set('Permanent-Token', first.body.permanent_token)).status).toBe(200);
+    expect((await http.post('/device-refresh-token/').set('Permanent-Token', first.body.permanent_token)).status).toBe(429);
+    expect((await http.get('/me').set('Authorization', `Bearer ${first.body.token}`)).status).toBe(200);
+    await app.close();
+
+    app = await startInProcess({ THROTTLE_LOGIN_PER_MINUTE: '0' });
+    const open = request(app.getHttpServer());
+    for (let i = 0; i < 12; i++) expect((await open.post('/auth-token/').send(alice)).status).toBe(200);
+  });
+
   it('refuses to start in production without JWT_SECRET, naming it; elsewhere it warns and uses a development secret', () => {
     expect(() => readConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required when NODE_ENV=production/);
     expect(readConfig({ NODE_ENV: 'production', JWT_SECRET: 'a-secret-from-the-environment-of-32-chars' }).jwtSecretIsDefault).toBe(false);
@@ -180,5 +204,18 @@ describe(`example app as \`npm start\` runs it (${HTTP_ADAPTER})`, () => {
     expect((await call('DELETE', '/device-logout/', { Authorization: `Bearer ${fresh}`, 'Device-Id': String(device_id) })).status).toBe(204);
     expect((await call('GET', '/me', { Authorization: `Bearer ${fresh}` })).status).toBe(401);
     expect((await call('POST', '/device-refresh-token/', { 'Permanent-Token': permanent_token })).status).toBe(400);
+  });
+
+  it('serves Swagger UI at /docs and the OpenAPI document at /docs-json, with the module’s routes and its own /me', async () => {
+    const ui = await fetch(`${baseUrl}/docs`);
+    expect(ui.status).toBe(200);
+    expect(ui.headers.get('content-type')).toMatch(/text\/html/);
+    const document = (await (await fetch(`${baseUrl}/docs-json`)).json()) as { paths: Record<string, Record<string, { security?: unknown; responses: object }>> };
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining(['/health', '/me', '/auth-token/', '/device-refresh-token/', '/device-logout/', '/devices/', '/devices/others/', '/devices/{id}/']),
+    );
+    expect(document.paths['/me']!.get!.security).toEqual([{ jwtDevices: [] }]);
+    expect(Object.keys(document.paths['/me']!.get!.responses)).toEqual(expect.arrayContaining(['200', '401']));
+    expect(document.paths['/auth-token/']!.post!.security).toEqual([]);
   });
 });
