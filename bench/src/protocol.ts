@@ -10,7 +10,8 @@ export type DatabaseConfig =
   | { kind: 'sqlite'; file: string; /** `journal_mode = WAL` (TypeORM's `enableWAL`); off by default, as in TypeORM. */ wal: boolean }
   | { kind: 'postgres'; host: string; port: number; user: string; password: string; database: string; schema: string };
 
-export type DatabaseKind = DatabaseConfig['kind'];
+/** A database of the report: SQLite in TypeORM's default journal mode, SQLite in WAL mode, PostgreSQL. */
+export type DatabaseKind = 'sqlite' | 'sqlite-wal' | 'postgres';
 
 export interface ServerConfig {
   adapter: Adapter;

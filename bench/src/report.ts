@@ -2,7 +2,7 @@
 import type { CacheHeapResult } from './cache-heap.js';
 import { median } from './load.js';
 import type { Adapter, DatabaseKind } from './protocol.js';
-import { ROUTE, type RouteKey } from './routes.js';
+import { RAW_BASELINE, ROUTE, type RouteKey } from './routes.js';
 
 /** One measurement of one route. */
 export interface Sample {
@@ -68,7 +68,7 @@ export interface Target {
 }
 
 const ADAPTER_NAME: Record<Adapter, string> = { express: 'Express', fastify: 'Fastify' };
-const DATABASE_NAME: Record<DatabaseKind, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
+const DATABASE_NAME: Record<DatabaseKind, string> = { sqlite: 'SQLite', 'sqlite-wal': 'SQLite (WAL)', postgres: 'PostgreSQL' };
 
 export function groupName(adapter: Adapter, database: DatabaseKind, suffix = ''): string {
   return `${ADAPTER_NAME[adapter]} · ${DATABASE_NAME[database]}${suffix}`;
@@ -103,6 +103,22 @@ export function ratio(group: Group, route: RouteKey, reference: RouteKey, refere
   return median(ratios);
 }
 
+/**
+ * Server CPU µs per request of `route` over that of `reference` (same group unless given): the median of
+ * per-round ratios. Lower is cheaper.
+ */
+export function cpuRatio(group: Group, route: RouteKey, reference: RouteKey, referenceGroup: Group = group): number {
+  const own = group.samples.get(route) ?? [];
+  const ref = referenceGroup.samples.get(reference) ?? [];
+  const ratios: number[] = [];
+  for (let round = 0; round < Math.min(own.length, ref.length); round++) {
+    const a = own[round];
+    const b = ref[round];
+    if (a && b && b.cpuUs > 0) ratios.push(a.cpuUs / b.cpuUs);
+  }
+  return median(ratios);
+}
+
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 function fmtInt(value: number): string {
   return Number.isFinite(value) ? integer.format(value) : '–';
@@ -121,8 +137,8 @@ function table(group: Group): string {
   const lines = [
     `### ${group.name} (${fmtInt(group.rows)} device rows)`,
     '',
-    '| route | req/s | p50 ms | p99 ms | CPU µs/req | SQL/req | × no-op guard | × passport-jwt string | × passport-jwt KeyObject |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| route | req/s | p50 ms | p99 ms | CPU µs/req | SQL/req | × no-op guard | × passport-jwt string | × passport-jwt KeyObject | CPU × raw driver |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const key of group.routes) {
     const problems = [...new Set((group.samples.get(key) ?? []).flatMap((sample) => sample?.problems ?? ['not measured']))];
@@ -130,7 +146,8 @@ function table(group: Group): string {
     lines.push(
       `| ${ROUTE[key].label}${mark} | ${fmtInt(medianOf(group, key, 'rps'))} | ${fmt(medianOf(group, key, 'p50'), 2)} | ${fmt(medianOf(group, key, 'p99'), 2)} | ` +
         `${fmt(medianOf(group, key, 'cpuUs'), 0)} | ${fmt(medianOf(group, key, 'sqlPerRequest'), 2)} | ${fmtRatio(ratio(group, key, 'noop'))} | ` +
-        `${fmtRatio(ratio(group, key, 'passportString'))} | ${fmtRatio(ratio(group, key, 'passportKeyObject'))} |`,
+        `${fmtRatio(ratio(group, key, 'passportString'))} | ${fmtRatio(ratio(group, key, 'passportKeyObject'))} | ` +
+        `${key in RAW_BASELINE ? fmtRatio(cpuRatio(group, key, RAW_BASELINE[key as keyof typeof RAW_BASELINE])) : ''} |`,
     );
   }
   return lines.join('\n');
@@ -170,20 +187,34 @@ export function targets(input: ReportInput): Target[] {
       `CPU ${fmt(medianOf(group, route, 'cpuUs'), 0)} vs ${fmt(medianOf(referenceGroup, reference, 'cpuUs'), 0)} µs/req)`;
     result.push({ pass, line: `${what} ≥ ${min}×: ${detail}${broken ? ' — route had errors' : ''}` });
   };
-  for (const group of input.groups) {
-    check(group, 'warm', 'noop', 0.9, `[${group.name}] warm guard / no-op guard`);
+  /** `route`'s CPU µs per request at most `max` times `reference`'s. */
+  const checkCpu = (group: Group, route: RouteKey, reference: RouteKey, max: number, what: string) => {
+    const value = cpuRatio(group, route, reference);
+    const broken = failed(group, route) || failed(group, reference);
+    const pass = broken || !Number.isFinite(value) ? undefined : value <= max;
+    const detail = `${Number.isFinite(value) ? `${value.toFixed(2)}×` : '–'} (CPU ${fmt(medianOf(group, route, 'cpuUs'), 0)} vs ${fmt(medianOf(group, reference, 'cpuUs'), 0)} µs/req)`;
+    result.push({ pass, line: `${what} ≤ ${max}×: ${detail}${broken ? ' — route had errors' : ''}` });
+  };
+  const main = input.groups;
+  for (const group of main.filter((g) => g.adapter === 'express')) {
+    check(group, 'warm', 'noop', 0.9, `[${group.name}] warm guard / no-op guard, req/s`);
   }
-  for (const group of input.groups) {
+  for (const group of main.filter((g) => g.adapter === 'fastify' && g.database !== 'sqlite-wal')) {
+    checkCpu(group, 'cold', 'warm', 1.5, `[${group.name}] cache-off guard / warm guard, CPU per request`);
+  }
+  for (const group of main.filter((g) => (g.adapter === 'fastify' && g.database === 'postgres') || (g.adapter === 'express' && g.database === 'sqlite-wal'))) {
+    check(group, 'refresh', 'warm', group.database === 'postgres' ? 0.5 : 0.7, `[${group.name}] refresh / warm guard, req/s`);
+  }
+  for (const group of main.filter((g) => g.database !== 'sqlite')) {
+    check(group, 'login', 'warm', 0.4, `[${group.name}] login (trivial password check) / warm guard, req/s`);
+  }
+  for (const group of main) {
+    for (const [route, raw] of Object.entries(RAW_BASELINE) as [RouteKey, RouteKey][]) {
+      checkCpu(group, route, raw, 1.3, `[${group.name}] ${route} / raw driver baseline, CPU per request`);
+    }
+  }
+  for (const group of main) {
     check(group, 'warm', 'passportString', group.adapter === 'express' ? 2 : 4, `[${group.name}] warm guard / passport-jwt string secret`);
-  }
-  for (const group of input.groups) {
-    check(group, 'warm', 'passportKeyObject', 1, `[${group.name}] warm guard / passport-jwt KeyObject secret`);
-  }
-  for (const group of input.groups) {
-    check(group, 'refresh', 'warm', group.database === 'sqlite' ? 0.8 : 0.5, `[${group.name}] refresh / warm guarded route`);
-  }
-  for (const group of input.groups) {
-    check(group, 'login', 'warm', 0.5, `[${group.name}] login / warm guarded route`);
   }
   for (const { base, big } of input.scale) {
     for (const key of big.routes) {
@@ -216,7 +247,8 @@ export function renderReport(input: ReportInput): string {
     'Server and load generator are separate processes on 127.0.0.1 (autocannon in the parent, each Nest app a forked `node` child). ' +
       'Every round measures every route of every server once, in a shuffled order; the tables give medians over the rounds. ' +
       'Ratios are medians of per-round ratios of req/s. CPU µs/req is the server process’s user + system CPU (`process.cpuUsage()`, read over IPC) ' +
-      'per response; the database server’s own CPU (PostgreSQL) is not in it. SQL/req counts the statements TypeORM sent. ' +
+      'per response; the database server’s own CPU (PostgreSQL) is not in it. SQL/req counts the statements sent through TypeORM’s logger (the module’s prepared statements included; the raw-driver routes are not counted). ' +
+      '“CPU × raw driver” is the route’s CPU per request over its raw-driver baseline’s in the same server and round (median of per-round ratios): the baseline routes (`bench/src/raw-driver.ts`) do the same read or insert straight through better-sqlite3 / pg with a prepared statement, and HS256 with a `KeyObject`, without the module. ' +
       'Every app has the module’s global `PermittedHeadersGuard`, as an app with the defaults does, so the “unguarded” route runs that one guard too. ' +
       '`users.validateUser` compares strings and `users.findUser` returns `{ id }`, so the module’s own cost is what is measured.',
   );

@@ -4,7 +4,10 @@ import type { Target } from './load.js';
 import { BENCH_USER, JWT_SECRET } from './protocol.js';
 import type { ServerHandle } from './servers.js';
 
-export type RouteKey = 'open' | 'noop' | 'passportString' | 'passportKeyObject' | 'warm' | 'cold' | 'refresh' | 'login';
+export type RouteKey = 'open' | 'noop' | 'passportString' | 'passportKeyObject' | 'warm' | 'cold' | 'refresh' | 'login' | 'rawCold' | 'rawRefresh' | 'rawLogin';
+
+/** Each database route of the module and its raw-driver baseline (bench/src/raw-driver.ts). */
+export const RAW_BASELINE = { cold: 'rawCold', refresh: 'rawRefresh', login: 'rawLogin' } as const satisfies Partial<Record<RouteKey, RouteKey>>;
 
 export interface Credentials {
   /** The module's JWT of the bench device. */
@@ -52,6 +55,17 @@ export const ROUTES: readonly Route[] = [
       headers: { 'content-type': 'application/json', 'x-device-model': 'bench' },
       body: LOGIN_BODY,
     }),
+  },
+  { key: 'rawCold', label: 'raw driver: read by id + HS256 verify', target: get('/raw/cold', (c) => `Bearer ${c.jwt}`) },
+  {
+    key: 'rawRefresh',
+    label: 'raw driver: read by hash + HS256 sign',
+    target: (baseUrl, c) => ({ url: `${baseUrl}/raw/refresh`, method: 'POST', headers: { 'raw-permanent-token': c.permanentToken } }),
+  },
+  {
+    key: 'rawLogin',
+    label: 'raw driver: INSERT + HS256 sign',
+    target: (baseUrl) => ({ url: `${baseUrl}/raw/login`, method: 'POST', headers: { 'content-type': 'application/json', 'x-device-model': 'bench' }, body: LOGIN_BODY }),
   },
 ];
 
@@ -140,6 +154,9 @@ export async function checkServer(server: ServerHandle, credentials: Credentials
   const login = await expect('POST /auth-token/', '/auth-token/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: LOGIN_BODY }, 200);
   if (typeof login.body?.permanent_token !== 'string') failures.push('login returned no permanent_token');
   await expect('POST /auth-token/ with a wrong password', '/auth-token/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: BENCH_USER.username, password: 'wrong' }) }, 400);
+  await expect('GET /raw/cold (raw baseline)', '/raw/cold', bearer(credentials.jwt), 200);
+  await expect('POST /raw/refresh (raw baseline)', '/raw/refresh', { method: 'POST', headers: { 'raw-permanent-token': credentials.permanentToken } }, 200);
+  await expect('POST /raw/login (raw baseline)', '/raw/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: LOGIN_BODY }, 200);
   await server.prune(credentials.deviceId);
   return failures.map((failure) => `${server.name}: ${failure}`);
 }

@@ -24,7 +24,7 @@ import { renderProfile, summarizeProfile } from './profile.js';
 import type { Adapter, DatabaseKind } from './protocol.js';
 import { type Group, groupName, type MachineInfo, renderReport, type Sample, type Settings, targets } from './report.js';
 import { checkServer, type Credentials, logIn, ROUTE, type RouteKey, ROUTES } from './routes.js';
-import { Databases, ServerHandle } from './servers.js';
+import { Databases, pinning, ServerHandle } from './servers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -122,7 +122,7 @@ async function measure(server: Server, route: RouteKey): Promise<Sample> {
   const run = await load(target, settings.durationS, settings.connections);
   const after = await server.handle.usage();
   // Logins add devices: take them out again so every server keeps its row count.
-  if (route === 'login') await server.handle.prune(server.credentials.deviceId);
+  if (route === 'login' || route === 'rawLogin') await server.handle.prune(server.credentials.deviceId);
   const responses = Math.max(1, run.responses);
   return {
     rps: run.ok / run.seconds,
@@ -195,9 +195,15 @@ async function benchmark(): Promise<number> {
     if (databases.postgresSkipReason) notes.push(`PostgreSQL skipped: ${databases.postgresSkipReason}.`);
     notes.push(
       flags['sqlite-wal']
-        ? 'SQLite runs in WAL mode (`--sqlite-wal`: TypeORM `enableWAL: true`; better-sqlite3 is built with WAL synchronous NORMAL, so a commit does not fsync).'
-        : 'SQLite runs with TypeORM’s defaults: rollback journal, synchronous FULL, so every INSERT (login) commits with its own journal file and fsyncs; `--sqlite-wal` measures WAL mode.',
+        ? 'SQLite runs in WAL mode only (`--sqlite-wal`: TypeORM `enableWAL: true`; better-sqlite3 is built with WAL synchronous NORMAL, so a commit does not fsync).'
+        : 'SQLite is measured twice: “SQLite” with TypeORM’s defaults (rollback journal, synchronous FULL: every INSERT, i.e. login, commits with its own journal file and fsyncs) and “SQLite (WAL)” with `enableWAL: true` (WAL, synchronous NORMAL: a commit does not fsync), as the example app runs. The scale check uses the former.',
     );
+    notes.push(
+      'servers' in pinning
+        ? `CPU pinning (\`taskset -a -cp\`): the load generator runs on core ${pinning.loadGenerator}, every server on core(s) ${pinning.servers}; PostgreSQL is not pinned.`
+        : `No CPU pinning: ${pinning.unavailable}; server and load generator share the cores.`,
+    );
+    const scaleKinds = databases.kinds.filter((kind) => kind !== 'sqlite-wal' || !databases.kinds.includes('sqlite'));
     const specs: ServerSpec[] = [
       ...databases.kinds.flatMap((database) =>
         ADAPTERS.map((adapter) => ({
@@ -211,7 +217,7 @@ async function benchmark(): Promise<number> {
         })),
       ),
       // The scale check compares two servers that differ in their table only: same routes, same traffic.
-      ...databases.kinds.flatMap((database) =>
+      ...scaleKinds.flatMap((database) =>
         [BASE_ROWS, settings.scaleRows].map((rows) => ({
           name: groupName(SCALE_ADAPTER, database, `, ${rows.toLocaleString('en-US')} rows`),
           role: 'scale' as const,
@@ -246,7 +252,7 @@ async function benchmark(): Promise<number> {
     const scaleServers = servers.filter((server) => server.group.role === 'scale');
     const items: { server: Server; route: RouteKey }[][] = [
       ...servers.filter((server) => server.group.role === 'main').flatMap((server) => server.group.routes.map((route) => [{ server, route }])),
-      ...databases.kinds.flatMap((database) =>
+      ...scaleKinds.flatMap((database) =>
         SCALE_ROUTES.map((route) => scaleServers.filter((server) => server.group.database === database).map((server) => ({ server, route }))),
       ),
     ];
@@ -302,7 +308,7 @@ async function benchmark(): Promise<number> {
     const heap = await measureCacheHeap(100_000);
     const groups = servers.map((server) => server.group);
     const main = groups.filter((group) => group.role === 'main');
-    const scale = databases.kinds.flatMap((database) => {
+    const scale = scaleKinds.flatMap((database) => {
       const base = groups.find((group) => group.role === 'scale' && group.database === database && group.rows === BASE_ROWS);
       const big = groups.find((group) => group.role === 'scale' && group.database === database && group.rows === settings.scaleRows);
       return base && big ? [{ database, base, big }] : [];
@@ -338,7 +344,7 @@ async function profile(specList: string): Promise<number> {
   const specs = specList.split(',').map((text) => {
     const [adapter, database, route, rowsText] = text.split(':');
     const rows = rowsText === undefined ? BASE_ROWS : Number(rowsText);
-    if (!ADAPTERS.includes(adapter as Adapter) || !['sqlite', 'postgres'].includes(database!) || !(route! in ROUTE) || !Number.isSafeInteger(rows) || rows < 1) {
+    if (!ADAPTERS.includes(adapter as Adapter) || !['sqlite', 'sqlite-wal', 'postgres'].includes(database!) || !(route! in ROUTE) || !Number.isSafeInteger(rows) || rows < 1) {
       throw new Error(
         `--profile takes adapter:database:route[:rows], e.g. fastify:sqlite:refresh or fastify:postgres:cold:1000000 (routes: ${Object.keys(ROUTE).join(', ')}); got "${text}"`,
       );

@@ -16,6 +16,7 @@ import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { DEVICE_TABLE, deviceEntityFor, JWT_DEVICES_MIGRATIONS, JwtDevicesGuard, JwtDevicesModule, type JwtDevicesModuleOptions } from 'nestjs-jwt-devices';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { DataSource, type Logger as TypeOrmLogger } from 'typeorm';
+import { RAW_TABLE, RawDriverController } from './raw-driver.js';
 import { BENCH_USER, type FromServer, JWT_SECRET, type ServerConfig, type ToServer } from './protocol.js';
 
 /** Counts the SQL statements TypeORM sends (every query passes through `logQuery`), so the bench can report SQL/request. */
@@ -187,8 +188,8 @@ class BenchAppModule {
         JwtDevicesModule.forRoot(MODULE_OPTIONS),
         ColdModule.register(),
       ],
-      controllers: [BenchController],
-      providers: [NoopGuard, JwtStringStrategy, JwtKeyObjectStrategy],
+      controllers: [BenchController, RawDriverController],
+      providers: [NoopGuard, JwtStringStrategy, JwtKeyObjectStrategy, { provide: RAW_TABLE, useValue: tableName(config) }],
     };
   }
 }

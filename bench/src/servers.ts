@@ -2,17 +2,42 @@
  * Starting, talking to and stopping benchmark servers (child processes), and the databases they use:
  * a SQLite file per server in a temp dir, a fresh PostgreSQL schema per server (dropped at the end).
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataSource } from 'typeorm';
 import type { DatabaseConfig, DatabaseKind, FromServer, ServerConfig, ToServer, Usage } from './protocol.js';
 
 const SERVER_JS = fileURLToPath(new URL('./server.js', import.meta.url));
+
+/**
+ * CPU pinning: on 2+ cores with `taskset` (util-linux), the load generator (this process) runs on
+ * core 0 and every server (all its threads) on the other cores, so the two never take turns on one
+ * core. `undefined` with the reason when it is not possible.
+ */
+export const pinning: { servers: string; loadGenerator: string } | { unavailable: string } = (() => {
+  const cores = cpus().length;
+  if (cores < 2) return { unavailable: `one core only` };
+  try {
+    execFileSync('taskset', ['-a', '-cp', '0', String(process.pid)], { stdio: 'ignore' });
+  } catch (error) {
+    return { unavailable: `taskset failed or is missing (${(error as Error).message.split('\n')[0]})` };
+  }
+  return { loadGenerator: '0', servers: cores === 2 ? '1' : `1-${cores - 1}` };
+})();
+
+function pin(pid: number | undefined): void {
+  if (pid === undefined || !('servers' in pinning)) return;
+  try {
+    execFileSync('taskset', ['-a', '-cp', pinning.servers, String(pid)], { stdio: 'ignore' });
+  } catch {
+    // the server may have exited already; its start-up reports that
+  }
+}
 
 export class ServerHandle {
   private nextId = 1;
@@ -59,6 +84,7 @@ export class ServerHandle {
       child.once('message', (message: FromServer) => {
         child.off('exit', onExit);
         if (message.type === 'ready') {
+          pin(child.pid); // once it listens: every thread of its own (libuv pool, V8 workers) exists by then
           resolve(new ServerHandle(name, config, child, message.port, message.seedMs, message.databaseVersion));
         } else {
           child.kill('SIGKILL');
@@ -144,7 +170,8 @@ export class Databases {
   private constructor(
     readonly postgres: PostgresServer | undefined,
     readonly postgresSkipReason: string | undefined,
-    private readonly sqliteWal: boolean,
+    /** `--sqlite-wal`: measure SQLite in WAL mode only. */
+    private readonly sqliteWalOnly: boolean,
   ) {}
 
   static async open(usePostgres: boolean, sqliteWal = false): Promise<Databases> {
@@ -163,11 +190,12 @@ export class Databases {
   }
 
   get kinds(): DatabaseKind[] {
-    return this.postgres ? ['sqlite', 'postgres'] : ['sqlite'];
+    const sqlite: DatabaseKind[] = this.sqliteWalOnly ? ['sqlite-wal'] : ['sqlite', 'sqlite-wal'];
+    return this.postgres ? [...sqlite, 'postgres'] : sqlite;
   }
 
   async create(kind: DatabaseKind, label: string): Promise<DatabaseConfig> {
-    if (kind === 'sqlite') return { kind, file: join(this.tempDir, `${label}.sqlite`), wal: this.sqliteWal };
+    if (kind !== 'postgres') return { kind: 'sqlite', file: join(this.tempDir, `${label}.sqlite`), wal: kind === 'sqlite-wal' };
     if (!this.postgres || !this.admin) throw new Error('PostgreSQL is not available');
     const schema = `jwt_devices_bench_${this.runId}_${label.replace(/[^a-z0-9]+/gi, '_').toLowerCase()}`;
     await this.admin.query(`CREATE SCHEMA "${schema}"`);

@@ -22,6 +22,8 @@ export interface ExampleConfig {
     | 'permanentTokenMaxAge'
     | 'devicesPerUser'
     | 'redis'
+    | 'deviceCacheSize'
+    | 'deviceCacheTtl'
   >;
 }
 
@@ -50,6 +52,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig 
       permanentTokenMaxAge: readDuration(env.JWT_PERMANENT_TOKEN_MAX_AGE),
       devicesPerUser: readCount('JWT_DEVICES_PER_USER', env.JWT_DEVICES_PER_USER),
       redis: env.REDIS_URL ? { url: env.REDIS_URL } : undefined,
+      deviceCacheSize: readCount('JWT_DEVICE_CACHE_SIZE', env.JWT_DEVICE_CACHE_SIZE),
+      deviceCacheTtl: readDuration(env.JWT_DEVICE_CACHE_TTL),
     },
   };
 }
@@ -76,10 +80,16 @@ function readPort(value: string | undefined): number {
   return port;
 }
 
-/** `sqlite:<path>`, `sqlite::memory:`, `postgres://…`, `mysql://…` or `mariadb://…`; unset → a SQLite file. */
+/**
+ * `sqlite:<path>`, `sqlite::memory:`, `postgres://…`, `mysql://…` or `mariadb://…`; unset → a SQLite file.
+ * SQLite files run in WAL mode: readers never wait for a writer, and a commit does not fsync.
+ */
 export function readDatabaseUrl(url: string | undefined): TypeOrmModuleOptions {
-  if (!url) return { type: 'better-sqlite3', database: DEFAULT_SQLITE_FILE };
-  if (url.startsWith('sqlite:')) return { type: 'better-sqlite3', database: url.slice('sqlite:'.length) || ':memory:' };
+  if (!url) return { type: 'better-sqlite3', database: DEFAULT_SQLITE_FILE, enableWAL: true };
+  if (url.startsWith('sqlite:')) {
+    const database = url.slice('sqlite:'.length) || ':memory:';
+    return database === ':memory:' ? { type: 'better-sqlite3', database } : { type: 'better-sqlite3', database, enableWAL: true };
+  }
   if (/^postgres(ql)?:\/\//.test(url)) return { type: 'postgres', url };
   if (url.startsWith('mysql://')) return { type: 'mysql', url };
   if (url.startsWith('mariadb://')) return { type: 'mariadb', url: `mysql://${url.slice('mariadb://'.length)}` };

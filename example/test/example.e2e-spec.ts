@@ -69,6 +69,8 @@ describe('example app (in process)', () => {
       JWT_PERMANENT_TOKEN_MAX_AGE: '30d',
       JWT_DEVICES_PER_USER: '4',
       REDIS_URL: 'redis://cache:6379',
+      JWT_DEVICE_CACHE_SIZE: '500',
+      JWT_DEVICE_CACHE_TTL: '2s',
     });
     expect(config).toMatchObject({ port: 4123, httpAdapter: 'fastify', jwtSecretIsDefault: false });
     expect(config.database).toEqual({ type: 'postgres', url: 'postgres://u@db:5432/app' });
@@ -82,7 +84,13 @@ describe('example app (in process)', () => {
       permanentTokenMaxAge: '30d',
       devicesPerUser: 4,
       redis: { url: 'redis://cache:6379' },
+      deviceCacheSize: 500,
+      deviceCacheTtl: '2s',
     });
+    // `0` turns the device cache off; a bad value is refused before the app starts.
+    expect(readConfig({ JWT_DEVICE_CACHE_SIZE: '0', JWT_DEVICE_CACHE_TTL: '0' }).settings).toMatchObject({ deviceCacheSize: 0, deviceCacheTtl: 0 });
+    expect(() => readConfig({ JWT_DEVICE_CACHE_SIZE: 'many' })).toThrow(/JWT_DEVICE_CACHE_SIZE/);
+    expect(readConfig({ DATABASE_URL: 'sqlite:/srv/app.sqlite' }).database).toEqual({ type: 'better-sqlite3', database: '/srv/app.sqlite', enableWAL: true });
     expect(readConfig({ DATABASE_URL: 'mariadb://root@db/app' }).database).toEqual({ type: 'mariadb', url: 'mysql://root@db/app' });
     expect(readConfig({ DATABASE_URL: 'sqlite::memory:' }).database).toEqual({ type: 'better-sqlite3', database: ':memory:' });
     expect(readConfig({}).settings).toEqual(

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { type DataSource, type FindOptionsWhere, In, LessThan, type Repository } from 'typeorm';
 import { JwtDevicesError, StoreUnavailableError } from '../jwt-devices.errors.js';
 import { type DeviceRecord, deviceEntityFor } from './device.entity.js';
+import { DeviceStatements } from './device-statements.js';
 import type { DeviceDeleteFilter, DeviceStore, ListedDevice, NewDevice, StoredDevice } from './device-store.js';
 
 /** The columns every check of a device needs. */
@@ -24,13 +25,25 @@ const IDS_PER_STATEMENT = 10_000;
 
 /**
  * The {@link DeviceStore} on a TypeORM `DataSource`: SQLite, PostgreSQL, MySQL or MariaDB, with the
- * device entity of that database (`deviceEntityFor`). Every query of the module is here.
+ * device entity of that database (`deviceEntityFor`). Every query of the module is here. The hot ones
+ * (lookups by id and token hash, touch, rotate, insert) run as statements prepared once
+ * ({@link DeviceStatements}) on better-sqlite3, pg and mysql2; on other drivers, and for the rest,
+ * through the repository.
  */
 export class TypeOrmDeviceStore implements DeviceStore {
   private readonly logger = new Logger('JwtDevicesStore');
   private readonly devices: Repository<DeviceRecord>;
+  /** The prepared statements, built on first use (`null`: this driver keeps the repository path). */
+  private prepared: DeviceStatements | null | undefined;
 
-  constructor(dataSource: DataSource) {
+  /**
+   * @param options.preparedStatements `false` keeps every query on TypeORM's repository path (the
+   * reference the prepared statements are tested against). @default true
+   */
+  constructor(
+    private readonly dataSource: DataSource,
+    options: { readonly preparedStatements?: boolean } = {},
+  ) {
     const entity = deviceEntityFor(dataSource.options.type);
     if (!dataSource.hasMetadata(entity)) {
       const type = dataSource.options.type;
@@ -40,30 +53,65 @@ export class TypeOrmDeviceStore implements DeviceStore {
       );
     }
     this.devices = dataSource.getRepository(entity);
+    if (options.preparedStatements === false) this.prepared = null;
+    else if (dataSource.isInitialized) this.statements();
+  }
+
+  /**
+   * The prepared statements on this driver, or `undefined` where TypeORM's path is kept: on drivers
+   * not specialised, and while an entity subscriber listens to devices (TypeORM calls its `afterLoad`,
+   * `beforeInsert`, `afterUpdate`… hooks; the prepared statements would bypass them).
+   */
+  statements(): DeviceStatements | undefined {
+    if (this.prepared === undefined && this.dataSource.isInitialized) {
+      this.prepared = DeviceStatements.for(this.dataSource, this.devices, Object.keys(STORED)) ?? null;
+    }
+    if (this.dataSource.subscribers.length > 0 && this.subscribed()) return undefined;
+    return this.prepared ?? undefined;
+  }
+
+  /** Whether a TypeORM subscriber listens to the device entity (or to every entity). */
+  private subscribed(): boolean {
+    const entity = this.devices.target as Function;
+    return this.dataSource.subscribers.some((subscriber) => {
+      const target = subscriber.listenTo?.();
+      if (target === undefined) return true;
+      if (typeof target === 'string') return target === this.devices.metadata.name || target === this.devices.metadata.tableName;
+      return target === entity || entity.prototype instanceof target;
+    });
   }
 
   async insert(device: NewDevice): Promise<number> {
+    const statements = this.statements();
+    if (statements) return this.run(() => statements.insert(device));
     const inserted = await this.run(() => this.devices.insert({ ...device, lastRequestDatetime: device.created }));
     return Number(inserted.identifiers[0]?.id);
   }
 
   findById(id: number): Promise<StoredDevice | undefined> {
-    return this.findOne({ id });
+    const statements = this.statements();
+    return statements ? this.run(() => statements.findById(id)) : this.findOne({ id });
   }
 
   findByTokenHash(hash: string): Promise<StoredDevice | undefined> {
-    return this.findOne({ permanentTokenHash: hash });
+    const statements = this.statements();
+    return statements ? this.run(() => statements.findByTokenHash(hash)) : this.findOne({ permanentTokenHash: hash });
   }
 
   findByPreviousTokenHash(hash: string): Promise<StoredDevice | undefined> {
-    return this.findOne({ previousTokenHash: hash });
+    const statements = this.statements();
+    return statements ? this.run(() => statements.findByPreviousTokenHash(hash)) : this.findOne({ previousTokenHash: hash });
   }
 
   async touch(id: number, at: Date, ifBefore: Date): Promise<void> {
+    const statements = this.statements();
+    if (statements) return this.run(() => statements.touch(id, at, ifBefore));
     await this.run(() => this.devices.update({ id, lastRequestDatetime: LessThan(ifBefore) }, { lastRequestDatetime: at }));
   }
 
   async rotate(id: number, fromHash: string, toHash: string, at: Date): Promise<boolean> {
+    const statements = this.statements();
+    if (statements) return this.run(() => statements.rotate(id, fromHash, toHash, at));
     const result = await this.run(() =>
       this.devices.update(
         { id, permanentTokenHash: fromHash },
