@@ -1,32 +1,8 @@
-import type { Logger as TypeOrmLogger } from 'typeorm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MINUTE } from './support/fake-clock.js';
 import { createTestApp, login, type TestApp } from './support/test-app.js';
+import { QueryCounter } from './support/query-counter.js';
 
-/** Counts the SQL statements TypeORM sends while `counting` is on. */
-class QueryCounter implements TypeOrmLogger {
-  queries: string[] = [];
-  counting = false;
-  logQuery(query: string): void {
-    if (this.counting) this.queries.push(query);
-  }
-  logQueryError(): void {}
-  logQuerySlow(): void {}
-  logSchemaBuild(): void {}
-  logMigration(): void {}
-  log(): void {}
-
-  async during(work: () => Promise<unknown>): Promise<string[]> {
-    this.queries = [];
-    this.counting = true;
-    try {
-      await work();
-    } finally {
-      this.counting = false;
-    }
-    return this.queries.filter((query) => !/^(START TRANSACTION|BEGIN|COMMIT|SELECT VERSION\(\)|SET )/i.test(query.trim()));
-  }
-}
 
 let t: TestApp;
 afterEach(() => t?.close());

@@ -2,12 +2,13 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
-import type { EntitySubscriberInterface, Logger as TypeOrmLogger } from 'typeorm';
+import type { EntitySubscriberInterface } from 'typeorm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DevicesService } from '../lib/index.js';
 import { createTestDatabase, currentDatabaseKind, type TestDatabase } from './support/databases.js';
 import { reachable } from './support/reachable.js';
 import { ALICE, BOB, createTestApp, currentHttpAdapter, login, type TestApp } from './support/test-app.js';
+import { QueryCounter } from './support/query-counter.js';
 
 // "Security round 2": the fixes of issue items 6, 7, 8, 10, 11, 13 and 14, pinned through HTTP.
 
@@ -21,30 +22,6 @@ afterEach(async () => {
 const jwt = (token: string) => ({ Authorization: `JWT ${token}` });
 const me = (app: TestApp, token: string) => app.http.get('/me').set(jwt(token));
 
-/** Counts the SQL statements TypeORM sends while `counting` is on (as test/query-budget.e2e-spec.ts does). */
-class QueryCounter implements TypeOrmLogger {
-  queries: string[] = [];
-  counting = false;
-  logQuery(query: string): void {
-    if (this.counting) this.queries.push(query);
-  }
-  logQueryError(): void {}
-  logQuerySlow(): void {}
-  logSchemaBuild(): void {}
-  logMigration(): void {}
-  log(): void {}
-
-  async during(work: () => Promise<unknown>): Promise<string[]> {
-    this.queries = [];
-    this.counting = true;
-    try {
-      await work();
-    } finally {
-      this.counting = false;
-    }
-    return this.queries.filter((query) => !/^(START TRANSACTION|BEGIN|COMMIT|SELECT VERSION\(\)|SET )/i.test(query.trim()));
-  }
-}
 
 /** The only JWT header the module accepts, and a hand-built HS256 JWT whose payload is `payloadJson`, byte for byte. */
 const JWT_HEADER = Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url');
