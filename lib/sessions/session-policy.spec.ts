@@ -96,7 +96,7 @@ describe('SessionPolicy.open', () => {
   it('creates a device that stores the hash of its permanent token, never the token', async () => {
     const h = setup();
     const { id, permanentToken, key } = await h.open('alice', T0);
-    expect(permanentToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(permanentToken).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
     const rows = h.memory.all();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({
@@ -410,6 +410,91 @@ describe('SessionPolicy.refresh with permanentTokenRotation', () => {
     expect(h.calls.filter((call) => call === 'rotate')).toHaveLength(2); // the second lost the race…
     expect(h.types().filter((type) => type === 'device.rotated')).toHaveLength(1); // …and did not rotate again
     expect(h.row(id)!.permanentTokenHash).toBe(hashPermanentToken(a.permanentToken!));
+  });
+
+  /** Logs in at T0 and refreshes `times` times a minute apart. @returns the device id and every token, oldest first. */
+  async function chain(h: ReturnType<typeof setup>, times: number) {
+    const { id, permanentToken } = await h.open('alice', T0);
+    const tokens = [permanentToken];
+    for (let i = 1; i <= times; i++) tokens.push((await h.refresh(tokens.at(-1), T0 + i * MINUTE)).permanentToken!);
+    return { id, tokens, last: T0 + times * MINUTE };
+  }
+
+  it('takes ANY retired token of the chain as stolen after the interval (T0 after two rotations): the device and its JWTs die', async () => {
+    const h = rotating();
+    const { id, tokens, last } = await chain(h, 2);
+    expect(h.row(id)).toMatchObject({ rotations: 2, lineage: tokens[0]!.split('.')[0] });
+    h.events.length = 0;
+    const at = last + REUSE_INTERVAL + 1;
+    await expect(h.refresh(tokens[0], at)).rejects.toThrow(PermanentTokenReusedError);
+    expect(h.row(id)).toBeUndefined();
+    expect(h.events).toEqual([
+      { type: 'device.reuse-detected', deviceId: id, userId: 'alice', at: new Date(at) },
+      { type: 'device.revoked', deviceId: id, userId: 'alice', at: new Date(at), reason: 'theft' },
+    ]);
+    await expect(h.refresh(tokens[2], at + 1)).rejects.toThrow(InvalidPermanentTokenError);
+    await expect(h.policy.deviceForJwt(id, at + 1)).rejects.toThrow(InvalidTokenError);
+  });
+
+  it.each([1, 5, 50])('recognises the login token after %i rotations', async (times) => {
+    const h = rotating();
+    const { id, tokens, last } = await chain(h, times);
+    await expect(h.refresh(tokens[0], last + REUSE_INTERVAL + 1)).rejects.toThrow(PermanentTokenReusedError);
+    expect(h.row(id)).toBeUndefined();
+  });
+
+  it('within the interval of the last rotation, an older token gets a plain refusal and revokes nothing', async () => {
+    const h = rotating();
+    const { id, tokens, last } = await chain(h, 2);
+    const refused = h.refresh(tokens[0], last + REUSE_INTERVAL);
+    await expect(refused).rejects.toThrow(InvalidPermanentTokenError);
+    await expect(refused).rejects.not.toThrow(PermanentTokenReusedError);
+    expect(h.row(id)).toBeDefined();
+  });
+
+  it('never revokes for a forged token: a known lineage with a random secret, or a token that is not of the chain', async () => {
+    const h = rotating();
+    const { id, tokens, last } = await chain(h, 3);
+    const lineage = tokens[0]!.split('.')[0]!;
+    const at = last + HOUR;
+    const forged = [
+      `${lineage}.${generatePermanentToken().split('.')[1]}`,
+      // A successor computed with another server secret: the right shape, the wrong chain.
+      deriveSuccessorToken(Buffer.from('y'.repeat(32)), tokens[0]!),
+      `${lineage}.${hashPermanentToken(tokens[3]!).slice(0, 43)}`,
+    ];
+    for (const token of forged) {
+      const refused = h.refresh(token, at);
+      await expect(refused).rejects.toThrow(InvalidPermanentTokenError);
+      await expect(refused).rejects.not.toThrow(PermanentTokenReusedError);
+    }
+    expect(h.row(id)).toBeDefined();
+    expect(h.types()).not.toContain('device.reuse-detected');
+    expect((await h.refresh(tokens[3], at)).permanentToken).toBeDefined();
+  });
+
+  it('walks no further than the device rotated: a token of the chain that was never issued yet revokes nothing', async () => {
+    const h = rotating();
+    const { id, tokens, last } = await chain(h, 2);
+    // Walking backwards is impossible, and a token ahead of the current one is not retired.
+    const ahead = deriveSuccessorToken(h.options.jwtSecret, deriveSuccessorToken(h.options.jwtSecret, tokens[2]!));
+    await expect(h.refresh(ahead, last + HOUR)).rejects.not.toThrow(PermanentTokenReusedError);
+    expect(h.row(id)).toBeDefined();
+  });
+
+  it('keeps old-format tokens (no lineage) working, with the previous-token rule', async () => {
+    const h = rotating();
+    const old = generatePermanentToken().split('.')[1]!;
+    const id = await h.memory.insert({ userId: 'alice', permanentTokenHash: hashPermanentToken(old), jwtSecret: 'ab'.repeat(32), ...PHONE, created: new Date(T0), lineage: null });
+    const first = (await h.refresh(old, T0 + MINUTE)).permanentToken!;
+    expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const second = (await h.refresh(first, T0 + 2 * MINUTE)).permanentToken!;
+    expect(second).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // Without a lineage only the previous token is recognised: the first one is just unknown.
+    const refused = h.refresh(old, T0 + HOUR);
+    await expect(refused).rejects.not.toThrow(PermanentTokenReusedError);
+    await expect(h.refresh(first, T0 + HOUR)).rejects.toThrow(PermanentTokenReusedError);
+    expect(h.row(id)).toBeUndefined();
   });
 });
 

@@ -45,6 +45,22 @@ export abstract class DeviceRecord {
   @Column({ type: 'varchar', length: 255 })
   details!: string;
 
+  /**
+   * Random id (base64url, 22 characters) that every permanent token of this device carries, so a retired
+   * token can be traced to its device. `null` on devices created before lineages existed.
+   */
+  @Index('UQ_jwt_devices_device_lineage', { unique: true })
+  @Column({ type: 'varchar', length: 22, nullable: true })
+  lineage!: string | null;
+
+  /**
+   * How many times the permanent token has rotated: how far a retired token may be walked forward.
+   * `null` on devices created before lineages (they have none to walk). No column default, so an insert
+   * needs no read-back on databases without RETURNING.
+   */
+  @Column({ type: 'integer', nullable: true })
+  rotations!: number | null;
+
   /** The app's user id, as a string, compared case-sensitively. No foreign key: the module does not own the user table. */
   abstract userId: string;
   /** When the device logged in. */

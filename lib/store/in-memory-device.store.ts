@@ -24,7 +24,7 @@ export class InMemoryDeviceStore implements DeviceStore {
       if (row.permanentTokenHash === device.permanentTokenHash) throw new Error('duplicate permanent token hash');
     }
     const id = this.nextId++;
-    this.rows.set(id, { ...device, id, previousTokenHash: null, lastRequestDatetime: device.created, rotatedAt: null });
+    this.rows.set(id, { ...device, id, previousTokenHash: null, lastRequestDatetime: device.created, rotatedAt: null, rotations: 0 });
     return id;
   }
 
@@ -40,6 +40,10 @@ export class InMemoryDeviceStore implements DeviceStore {
     return this.copy(this.find((row) => row.previousTokenHash === hash));
   }
 
+  async findByLineage(lineage: string): Promise<StoredDevice | undefined> {
+    return this.copy(this.find((row) => row.lineage === lineage));
+  }
+
   async touch(id: number, at: Date, ifBefore: Date): Promise<void> {
     const row = this.rows.get(id);
     if (row && row.lastRequestDatetime < ifBefore) this.rows.set(id, { ...row, lastRequestDatetime: at });
@@ -48,7 +52,7 @@ export class InMemoryDeviceStore implements DeviceStore {
   async rotate(id: number, fromHash: string, toHash: string, at: Date): Promise<boolean> {
     const row = this.rows.get(id);
     if (!row || row.permanentTokenHash !== fromHash) return false;
-    this.rows.set(id, { ...row, permanentTokenHash: toHash, previousTokenHash: fromHash, rotatedAt: at, lastRequestDatetime: at });
+    this.rows.set(id, { ...row, permanentTokenHash: toHash, previousTokenHash: fromHash, rotatedAt: at, lastRequestDatetime: at, rotations: row.rotations === null ? null : row.rotations + 1 });
     return true;
   }
 

@@ -14,6 +14,8 @@ const STORED = {
   created: true,
   lastRequestDatetime: true,
   rotatedAt: true,
+  lineage: true,
+  rotations: true,
 } as const;
 
 /** The columns a device list shows. */
@@ -43,7 +45,7 @@ export class TypeOrmDeviceStore implements DeviceStore {
   }
 
   async insert(device: NewDevice): Promise<number> {
-    const inserted = await this.run(() => this.devices.insert({ ...device, lastRequestDatetime: device.created }));
+    const inserted = await this.run(() => this.devices.insert({ ...device, lastRequestDatetime: device.created, rotations: 0 }));
     return Number(inserted.identifiers[0]?.id);
   }
 
@@ -59,6 +61,10 @@ export class TypeOrmDeviceStore implements DeviceStore {
     return this.findOne({ previousTokenHash: hash });
   }
 
+  findByLineage(lineage: string): Promise<StoredDevice | undefined> {
+    return this.findOne({ lineage });
+  }
+
   async touch(id: number, at: Date, ifBefore: Date): Promise<void> {
     await this.run(() => this.devices.update({ id, lastRequestDatetime: LessThan(ifBefore) }, { lastRequestDatetime: at }));
   }
@@ -67,7 +73,7 @@ export class TypeOrmDeviceStore implements DeviceStore {
     const result = await this.run(() =>
       this.devices.update(
         { id, permanentTokenHash: fromHash },
-        { permanentTokenHash: toHash, previousTokenHash: fromHash, rotatedAt: at, lastRequestDatetime: at },
+        { permanentTokenHash: toHash, previousTokenHash: fromHash, rotatedAt: at, lastRequestDatetime: at, rotations: () => 'rotations + 1' },
       ),
     );
     return Boolean(result.affected);
