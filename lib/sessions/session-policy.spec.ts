@@ -597,11 +597,8 @@ describe('DeviceManagement', () => {
       expect(h.calls).toEqual([]);
     });
 
-    // KNOWN BUG (lib/sessions/session-policy.ts, remove): once any device is deleted, device.revoked is
-    // emitted for every device passed in, including one the delete's filter kept (here: used again
-    // between findIdle and delete). Open as item 9 of the issue "Security round 2": it needs the store's
-    // delete to report which ids it removed (RETURNING). Drop `.fails` once remove() reports only those.
-    it.fails('reports device.revoked only for the devices it deleted [known bug: reports all]', async () => {
+    // A device used again between findIdle and the delete is kept by the delete's filter: no event for it.
+    it('reports device.revoked only for the devices it deleted', async () => {
       const { h, idle, now } = await population();
       h.before.delete = async () => {
         await h.memory.touch(idle[0]!, new Date(now), new Date(now)); // used again meanwhile

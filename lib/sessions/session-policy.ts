@@ -161,7 +161,7 @@ export class SessionPolicy {
    * @returns whether it was deleted.
    */
   async removeOwned(id: number, userId: string, now: number): Promise<boolean> {
-    const deleted = (await this.store.delete([id], { userId })) > 0;
+    const deleted = (await this.store.delete([id], { userId })).length > 0;
     if (deleted) {
       this.keys.forget([id]);
       this.events.emit({ type: 'device.revoked', deviceId: id, userId, at: new Date(now), reason: 'logout' });
@@ -186,12 +186,10 @@ export class SessionPolicy {
   ): Promise<number> {
     if (devices.length === 0) return 0;
     const ids = devices.map(({ id }) => id);
-    const deleted = await this.keys.revoking(ids, () => this.store.delete(ids, filter));
-    if (deleted > 0) {
-      const at = new Date(now);
-      for (const { id, userId } of devices) this.events.emit({ type: 'device.revoked', deviceId: id, userId, at, reason });
-    }
-    return deleted;
+    const deleted = new Set(await this.keys.revoking(ids, () => this.store.delete(ids, filter)));
+    const at = new Date(now);
+    for (const { id, userId } of devices) if (deleted.has(id)) this.events.emit({ type: 'device.revoked', deviceId: id, userId, at, reason });
+    return deleted.size;
   }
 
   /**

@@ -91,8 +91,11 @@ export interface DeviceStore {
   idsOfUser(userId: string): Promise<number[]>;
   /** Devices idle since before `cutoff`, least recently used first, at most `limit`. */
   findIdle(cutoff: Date, limit: number): Promise<Array<{ id: number; userId: string }>>;
-  /** Deletes those of `ids` that match `filter`. @returns how many were deleted. */
-  delete(ids: readonly number[], filter?: DeviceDeleteFilter): Promise<number>;
+  /**
+   * Deletes those of `ids` that match `filter`. @returns the ids of the rows this call deleted (not those
+   * that were already gone, or that a concurrent call deleted), in any order.
+   */
+  delete(ids: readonly number[], filter?: DeviceDeleteFilter): Promise<number[]>;
 }
 
 /** Injection token of the {@link DeviceStore}; interface and token share one name. */

@@ -86,15 +86,14 @@ export class InMemoryDeviceStore implements DeviceStore {
       .map(({ id, userId }) => ({ id, userId }));
   }
 
-  async delete(ids: readonly number[], filter: DeviceDeleteFilter = {}): Promise<number> {
-    let deleted = 0;
+  async delete(ids: readonly number[], filter: DeviceDeleteFilter = {}): Promise<number[]> {
+    const deleted: number[] = [];
     for (const id of ids) {
       const row = this.rows.get(id);
       if (!row) continue;
       if (filter.userId !== undefined && row.userId !== filter.userId) continue;
       if (filter.idleBefore !== undefined && !(row.lastRequestDatetime < filter.idleBefore)) continue;
-      this.rows.delete(id);
-      deleted++;
+      if (this.rows.delete(id)) deleted.push(id);
     }
     return deleted;
   }

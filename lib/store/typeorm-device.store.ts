@@ -107,16 +107,39 @@ export class TypeOrmDeviceStore implements DeviceStore {
     );
   }
 
-  async delete(ids: readonly number[], filter: DeviceDeleteFilter = {}): Promise<number> {
-    let deleted = 0;
+  async delete(ids: readonly number[], filter: DeviceDeleteFilter = {}): Promise<number[]> {
+    const deleted: number[] = [];
     for (let start = 0; start < ids.length; start += IDS_PER_STATEMENT) {
       const chunk = ids.slice(start, start + IDS_PER_STATEMENT);
       const where: FindOptionsWhere<DeviceRecord> = { id: chunk.length === 1 ? chunk[0] : In(chunk) };
       if (filter.userId !== undefined) where.userId = filter.userId;
       if (filter.idleBefore !== undefined) where.lastRequestDatetime = LessThan(filter.idleBefore);
-      deleted += (await this.run(() => this.devices.delete(where))).affected ?? 0;
+      deleted.push(...(await this.run(() => this.deleteReturningIds(where))));
     }
     return deleted;
+  }
+
+  /**
+   * One `DELETE … RETURNING id` (PostgreSQL, MariaDB, SQLite ≥ 3.35); on MySQL, which has no RETURNING,
+   * the rows are locked (`SELECT … FOR UPDATE`) and deleted in one transaction. Either way the ids are
+   * those of the rows this statement removed, not of rows a concurrent delete took first.
+   */
+  private async deleteReturningIds(where: FindOptionsWhere<DeviceRecord>): Promise<number[]> {
+    const { driver } = this.devices.manager.connection;
+    const ids = (rows: unknown): number[] => (Array.isArray(rows) ? rows.map((row: { id: unknown }) => Number(row.id)) : []);
+    if (driver.isReturningSqlSupported('delete')) {
+      return ids((await this.devices.createQueryBuilder().delete().where(where).returning('id').execute()).raw);
+    }
+    if (driver.options.type !== 'mysql' && driver.options.type !== 'aurora-mysql') {
+      const [sql, parameters] = this.devices.createQueryBuilder().delete().where(where).getQueryAndParameters();
+      return ids(await this.devices.query(`${sql} RETURNING "id"`, parameters));
+    }
+    return this.devices.manager.transaction(async (manager) => {
+      const repository = manager.getRepository(this.devices.target);
+      const locked = ids(await repository.find({ where, select: { id: true }, lock: { mode: 'pessimistic_write' } }));
+      if (locked.length > 0) await repository.delete({ id: In(locked) });
+      return locked;
+    });
   }
 
   private async findOne(where: FindOptionsWhere<DeviceRecord>): Promise<StoredDevice | undefined> {
