@@ -78,3 +78,43 @@ describe(`upgrading a database made by the first migration (${kind})`, () => {
     expect((await t.devices()).map(({ lineage }) => lineage)).toEqual([null, login.body.permanent_token.split('.')[0]]);
   });
 });
+
+describe.runIf(kind === 'mariadb')(`upgrading user_id to a NO PAD collation (${kind})`, () => {
+  /** The collation of `user_id`, from the catalog. */
+  const collation = async (source: DataSource) =>
+    (
+      await source.query(
+        `SELECT COLLATION_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'user_id'`,
+        [DEVICE_TABLE],
+      )
+    )[0].name;
+
+  it('converts utf8mb4_bin (PAD SPACE) to utf8mb4_nopad_bin, keeping every id byte for byte; revert goes back', async () => {
+    const database = await sharedDatabase();
+    const ids = ['bob', 'bob ', 'Bob', 'bob  ', 'ünï'];
+    let before = '';
+    await oldSchema(database, async (source) => {
+      before = await collation(source);
+      for (const [i, id] of ids.entries()) await insertOldDevice(source, id, `token-${i}`.padEnd(43, 'x'));
+      // The bug being fixed: PAD SPACE makes 'bob' match three users.
+      expect(Number((await source.query(`SELECT COUNT(*) AS n FROM ${DEVICE_TABLE} WHERE user_id = ?`, ['bob']))[0].n)).toBe(3);
+    });
+    expect(before).toBe('utf8mb4_bin');
+
+    const source = new DataSource({ ...database.options, migrations: [...JWT_DEVICES_MIGRATIONS] } as ConstructorParameters<typeof DataSource>[0]);
+    await source.initialize();
+    try {
+      expect(await source.runMigrations()).toHaveLength(JWT_DEVICES_MIGRATIONS.length - 1);
+      expect(await collation(source)).toBe('utf8mb4_nopad_bin');
+      const rows: Array<{ user_id: string }> = await source.query(`SELECT user_id FROM ${DEVICE_TABLE} ORDER BY id`);
+      expect(rows.map((row) => row.user_id)).toEqual(ids);
+      for (const id of ids) {
+        expect(Number((await source.query(`SELECT COUNT(*) AS n FROM ${DEVICE_TABLE} WHERE user_id = ?`, [id]))[0].n)).toBe(1);
+      }
+      await source.undoLastMigration();
+      expect(await collation(source)).toBe('utf8mb4_bin');
+    } finally {
+      await source.destroy();
+    }
+  });
+});

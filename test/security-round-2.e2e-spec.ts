@@ -1,33 +1,42 @@
-import { afterEach, expect, it } from 'vitest';
-import { ALICE, createTestApp, currentHttpAdapter, type TestApp } from './support/test-app.js';
-import { TestUsers } from './support/users.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { JwtDevicesUsers } from '../lib/index.js';
+import { createTestApp, login, type TestApp } from './support/test-app.js';
+
+/** Issue 12, "Security round 2": the items that need an app on a real database. */
 
 let t: TestApp;
 afterEach(() => t?.close());
 
-for (const barrier of [false, true]) it(`explore barrier=${barrier}`, async () => {
-  const users = new TestUsers();
-  let waiting: Array<() => void> = [];
-  const gated = {
-    findUser: (id: string) => users.findUser(id),
-    validateUser: async (u: string, p: string) => {
-      if (barrier) {
-        await new Promise<void>((resolve) => {
-          waiting.push(resolve);
-          if (waiting.length === 2) { waiting.forEach((r) => r()); waiting = []; }
-        });
-      }
-      return users.validateUser(u, p);
-    },
+const jwt = (token: string) => ({ Authorization: `JWT ${token}` });
+
+/** Users whose ids are strings that differ only by trailing spaces (or only by case). */
+function stringIdUsers(ids: string[]): JwtDevicesUsers<{ id: string; username: string }> {
+  const users = ids.map((id, i) => ({ id, username: `user${i}`, password: `password${i}` }));
+  return {
+    validateUser: (username, password) => users.find((user) => user.username === username && user.password === password),
+    findUser: (id) => users.find((user) => user.id === id),
+    getUserId: (user) => user.id,
   };
-  t = await createTestApp({ options: { devicesPerUser: 1, users: gated } });
-  const outcomes: Record<string, number> = {};
-  for (let round = 0; round < 30; round++) {
-    const responses = await Promise.all([0, 1].map(() => t.http.post('/auth-token/').send(ALICE)));
-    const alive = [];
-    for (const r of responses) if (r.status === 200) alive.push((await t.http.get('/me').set('Authorization', `JWT ${r.body.token}`)).status);
-    const key = `${responses.map((r) => r.status).sort().join(',')} alive=${alive.join(',')} rows=${(await t.devices()).length}`;
-    outcomes[key] = (outcomes[key] ?? 0) + 1;
-  }
-  console.log(process.env.TEST_DATABASE, currentHttpAdapter(), 'barrier', barrier, JSON.stringify(outcomes));
+}
+
+describe('user ids compare byte for byte (MySQL/MariaDB: NO PAD binary collation)', () => {
+  it('"bob " neither lists, renames nor signs out the devices of "bob"', async () => {
+    t = await createTestApp({ options: { users: stringIdUsers(['bob', 'bob ', 'Bob']) } });
+    const bob = await login(t, { username: 'user0', password: 'password0' });
+    const spaced = await login(t, { username: 'user1', password: 'password1' });
+    const capital = await login(t, { username: 'user2', password: 'password2' });
+
+    const listed = await t.http.get('/devices/').set(jwt(spaced.token));
+    expect(listed.body.map((device: { id: number }) => device.id)).toEqual([spaced.device_id]);
+    expect((await t.http.patch(`/devices/${bob.device_id}/`).set(jwt(spaced.token)).send({ name: 'mine' })).status).toBe(404);
+    expect((await t.http.delete(`/devices/${bob.device_id}/`).set(jwt(spaced.token))).status).toBe(404);
+    expect((await t.http.delete('/devices/others/').set(jwt(spaced.token))).status).toBe(204);
+    expect((await t.http.delete('/devices/').set(jwt(spaced.token))).status).toBe(204);
+
+    expect((await t.devices()).map(({ id, userId }) => [id, userId])).toEqual([
+      [bob.device_id, 'bob'],
+      [capital.device_id, 'Bob'],
+    ]);
+    expect((await t.http.get('/devices/').set(jwt(bob.token))).body).toMatchObject([{ id: bob.device_id, name: expect.not.stringMatching(/^mine$/) }]);
+  });
 });
