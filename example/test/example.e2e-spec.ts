@@ -83,7 +83,7 @@ describe('example app (in process)', () => {
       devicesPerUser: 4,
       redis: { url: 'redis://cache:6379' },
     });
-    expect(readConfig({ DATABASE_URL: 'mariadb://root@db/app' }).database).toEqual({ type: 'mariadb', url: 'mysql://root@db/app' });
+    expect(readConfig({ DATABASE_URL: 'mariadb://root@db/app' }).database).toEqual({ type: 'mariadb', url: 'mysql://root@db/app', timezone: 'Z' });
     expect(readConfig({ DATABASE_URL: 'sqlite::memory:' }).database).toEqual({ type: 'better-sqlite3', database: ':memory:' });
     expect(readConfig({}).settings).toEqual(
       Object.fromEntries(Object.keys(config.settings).map((key) => [key, undefined])),

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { type DataSource, type FindOptionsWhere, In, LessThan, type Repository } from 'typeorm';
 import { JwtDevicesError, StoreUnavailableError } from '../jwt-devices.errors.js';
-import { type DeviceRecord, deviceEntityFor } from './device.entity.js';
+import { type DeviceRecord, deviceEntityFor, MysqlDevice } from './device.entity.js';
 import type { DeviceDeleteFilter, DeviceStore, ListedDevice, NewDevice, StoredDevice } from './device-store.js';
 
 /** The columns every check of a device needs. */
@@ -41,6 +41,7 @@ export class TypeOrmDeviceStore implements DeviceStore {
           `(or forRootAsync()) and set autoLoadEntities: true in TypeOrmModule, or list deviceEntityFor('${type}') in the DataSource's entities.`,
       );
     }
+    if (entity === MysqlDevice) assertUtcConnection(dataSource.options as { timezone?: string });
     this.devices = dataSource.getRepository(entity);
   }
 
@@ -161,4 +162,22 @@ export class TypeOrmDeviceStore implements DeviceStore {
       throw new StoreUnavailableError();
     }
   }
+}
+
+/**
+ * MySQL and MariaDB `datetime` columns hold no zone: mysql2 writes and reads them in its `timezone`,
+ * by default the process's local zone. Outside UTC that stores local times, which other instances read
+ * differently and which a DST change makes ambiguous (the repeated hour) or unreadable (the skipped
+ * one). So the connection must say UTC, unless the process's zone is UTC all year anyway.
+ * @throws JwtDevicesError naming the fix.
+ */
+function assertUtcConnection({ timezone = 'local' }: { timezone?: string }): void {
+  if (['Z', 'z', '+00:00', '-00:00'].includes(timezone)) return;
+  const year = new Date().getFullYear();
+  const utcProcess = timezone === 'local' && [0, 3, 6, 9].every((month) => new Date(year, month, 1).getTimezoneOffset() === 0);
+  if (utcProcess) return;
+  throw new JwtDevicesError(
+    `The MySQL/MariaDB DataSource has timezone: '${timezone}'${timezone === 'local' ? ` and this process runs in ${Intl.DateTimeFormat().resolvedOptions().timeZone}` : ''}, ` +
+      "so device times would be stored in that zone rather than UTC. Set timezone: 'Z' in the DataSource (TypeOrmModule) options.",
+  );
 }
