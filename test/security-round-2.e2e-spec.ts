@@ -40,3 +40,33 @@ describe('user ids compare byte for byte (MySQL/MariaDB: NO PAD binary collation
     expect((await t.http.get('/devices/').set(jwt(bob.token))).body).toMatchObject([{ id: bob.device_id, name: expect.not.stringMatching(/^mine$/) }]);
   });
 });
+
+describe('bounded per-user work', () => {
+  it('signs out the others of 70,000 devices of one user (past PostgreSQL\'s 65,535 bind parameters), in rounds', { timeout: 300_000 }, async () => {
+    t = await createTestApp();
+    const repository = t.dataSource.getRepository(t.deviceEntity);
+    const created = new Date(t.clock.now() - 60_000);
+    const count = 70_000;
+    for (let start = 0; start < count; start += 1_000) {
+      await repository.insert(
+        Array.from({ length: Math.min(1_000, count - start) }, (_, i) => ({
+          userId: '1',
+          permanentTokenHash: (start + i).toString(16).padStart(64, '0'),
+          jwtSecret: 'ab'.repeat(32),
+          name: 'bulk',
+          details: '',
+          created,
+          lastRequestDatetime: created,
+          lineage: null,
+          rotations: 0,
+        })),
+      );
+    }
+    const caller = await login(t);
+    const bob = await login(t, { username: 'bob', password: 'bob-password' });
+    expect((await t.http.delete('/devices/others/').set(jwt(caller.token))).status).toBe(204);
+    expect(await repository.count()).toBe(2);
+    expect((await t.http.get('/me').set(jwt(caller.token))).status).toBe(200);
+    expect((await t.http.get('/me').set(jwt(bob.token))).status).toBe(200);
+  });
+});

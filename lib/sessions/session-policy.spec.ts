@@ -15,7 +15,7 @@ import { resolveJwtDevicesOptions } from '../jwt-devices.options-resolver.js';
 import type { DeviceStore, StoredDevice } from '../store/device-store.js';
 import { InMemoryDeviceStore } from '../store/in-memory-device.store.js';
 import { deriveDeviceKey, deriveSuccessorToken, generatePermanentToken, hashPermanentToken } from '../tokens/device-secrets.js';
-import { DeviceManagement } from './device-management.js';
+import { DeviceManagement, SIGN_OUT_BATCH } from './device-management.js';
 import { SessionPolicy } from './session-policy.js';
 
 // The session rules over InMemoryDeviceStore: no database, no Nest app, explicit clocks.
@@ -543,6 +543,31 @@ describe('DeviceManagement', () => {
 
     expect(await h.management.revokeAllBut('alice', null, T0 + 2 * MINUTE)).toBe(1);
     expect(h.ids()).toEqual([bobs.id]);
+  });
+
+  it(`revokeAllBut works in rounds (of ${SIGN_OUT_BATCH} ids; 4 here), never reading every id at once`, async () => {
+    const h = setup();
+    const batchSize = 4;
+    (h.management as unknown as { signOutBatch: number }).signOutBatch = batchSize;
+    const count = 2 * batchSize + 3;
+    const ids: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const hash = i.toString(16).padStart(64, '0');
+      ids.push(await h.memory.insert({ userId: 'alice', permanentTokenHash: hash, jwtSecret: 'ab'.repeat(32), ...PHONE, created: new Date(T0 + i), lineage: null }));
+    }
+    const bobs = await h.open('bob', T0);
+    const kept = ids[count - batchSize - 2]!; // in the middle of a round
+    const reads: Array<number | undefined> = [];
+    const deletes: number[] = [];
+    const { idsOfUser, delete: remove } = h.memory;
+    h.memory.idsOfUser = (userId, limit) => (reads.push(limit), idsOfUser.call(h.memory, userId, limit));
+    h.memory.delete = (batch, filter) => (deletes.push(batch.length), remove.call(h.memory, batch, filter));
+    expect(await h.management.revokeAllBut('alice', kept, T0 + DAY)).toBe(count - 1);
+    expect(h.ids().sort((a, b) => a - b)).toEqual([kept, bobs.id]);
+    expect(reads.every((limit) => limit !== undefined && limit <= batchSize + 1)).toBe(true);
+    expect(deletes.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...deletes)).toBeLessThanOrEqual(batchSize);
+    expect(h.revoked()).toHaveLength(count - 1);
   });
 
   it('revokeAllBut cannot keep or touch another user\'s device', async () => {

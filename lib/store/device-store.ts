@@ -87,8 +87,8 @@ export interface DeviceStore {
   list(userId: string): Promise<ListedDevice[]>;
   /** Renames one of the user's devices. @returns it, or `undefined` when the user has no such device. */
   rename(userId: string, id: number, name: string): Promise<ListedDevice | undefined>;
-  /** Ids of the user's devices, most recently used first. */
-  idsOfUser(userId: string): Promise<number[]>;
+  /** Ids of the user's devices, most recently used first; at most `limit` of them when given. */
+  idsOfUser(userId: string, limit?: number): Promise<number[]>;
   /** Devices idle since before `cutoff`, least recently used first, at most `limit`. */
   findIdle(cutoff: Date, limit: number): Promise<Array<{ id: number; userId: string }>>;
   /**

@@ -71,10 +71,11 @@ export class InMemoryDeviceStore implements DeviceStore {
     return listed(renamed);
   }
 
-  async idsOfUser(userId: string): Promise<number[]> {
+  async idsOfUser(userId: string, limit = Number.POSITIVE_INFINITY): Promise<number[]> {
     return [...this.rows.values()]
       .filter((row) => row.userId === userId)
       .sort((a, b) => b.lastRequestDatetime.getTime() - a.lastRequestDatetime.getTime() || b.id - a.id)
+      .slice(0, limit)
       .map(({ id }) => id);
   }
 

@@ -90,9 +90,9 @@ export class TypeOrmDeviceStore implements DeviceStore {
     return (await this.run(() => this.devices.findOne({ where: { id, userId }, select: LISTED }))) ?? undefined;
   }
 
-  async idsOfUser(userId: string): Promise<number[]> {
+  async idsOfUser(userId: string, limit?: number): Promise<number[]> {
     const rows = await this.run(() =>
-      this.devices.find({ where: { userId }, select: { id: true }, order: { lastRequestDatetime: 'DESC', id: 'DESC' } }),
+      this.devices.find({ where: { userId }, select: { id: true }, order: { lastRequestDatetime: 'DESC', id: 'DESC' }, take: limit }),
     );
     return rows.map(({ id }) => id);
   }
