@@ -7,7 +7,7 @@ import { reachable } from './test/support/reachable.js';
 const E2E = ['test/**/*.e2e-spec.ts'];
 const ADAPTERS = ['express', 'fastify'];
 /** Suites about the database alone (and the packaging test): they run once per database, under Express. */
-const DATABASE_ONLY = ['test/migrations.e2e-spec.ts', 'test/migrations-cli.e2e-spec.ts', 'test/scale.e2e-spec.ts', 'test/database-faults.e2e-spec.ts', 'test/packaging.e2e-spec.ts'];
+const DATABASE_ONLY = ['test/migrations.e2e-spec.ts', 'test/migrations-upgrade.e2e-spec.ts', 'test/device-store.e2e-spec.ts', 'test/time-zones.e2e-spec.ts', 'test/migrations-cli.e2e-spec.ts', 'test/scale.e2e-spec.ts', 'test/database-faults.e2e-spec.ts', 'test/packaging.e2e-spec.ts'];
 
 /**
  * The e2e suite runs once per database, and on SQLite once more on Fastify: the HTTP adapter and the

@@ -69,6 +69,11 @@ export {
   type StoredDevice,
 } from './store/device-store.js';
 export { InMemoryDeviceStore } from './store/in-memory-device.store.js';
-export { CreateJwtDevicesDevice1764400000000, JWT_DEVICES_MIGRATIONS } from './store/migrations/index.js';
+export {
+  AddPermanentTokenLineage1764500000000,
+  CreateJwtDevicesDevice1764400000000,
+  JWT_DEVICES_MIGRATIONS,
+  UserIdNoPadCollation1764600000000,
+} from './store/migrations/index.js';
 export { TypeOrmDeviceStore } from './store/typeorm-device.store.js';
 export { type DeviceJwtClaims, DeviceTokens } from './tokens/device-tokens.js';

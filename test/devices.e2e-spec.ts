@@ -36,9 +36,10 @@ describe('POST /auth-token/', () => {
 
   it('stores the permanent token only as its SHA-256', async () => {
     const body = await login(t);
-    expect(body.permanent_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(body.permanent_token).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
     const rows = await t.dataSource.createQueryBuilder().select('*').from(t.deviceEntity, 'device').getRawMany();
     expect(JSON.stringify(rows)).not.toContain(body.permanent_token);
+    expect(JSON.stringify(rows)).not.toContain(body.permanent_token.split('.')[1]); // the secret; the lineage is stored
     expect(rows[0].permanent_token_hash).toBe(createHash('sha256').update(body.permanent_token).digest('hex'));
   });
 

@@ -37,7 +37,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
 const JWT_SECRET = 'packaging-test-secret-that-is-long-enough-0123456789';
-const MIGRATION = 'CreateJwtDevicesDevice1764400000000';
+const MIGRATIONS = ['CreateJwtDevicesDevice1764400000000', 'AddPermanentTokenLineage1764500000000', 'UserIdNoPadCollation1764600000000'];
 const ENABLED = process.env.TEST_DATABASE === 'sqlite';
 const POSTGRES = DATABASE_SERVERS.postgres;
 
@@ -723,7 +723,7 @@ describe.runIf(ENABLED && !SKIP_REASON)(SKIP_REASON ? `packaging (skipped: ${SKI
       if (spec.migrationCli) {
         await timed(spec.name, 'typeorm migration:run', () => runOk('npx', ['--no', 'typeorm', ...spec.migrationCli!], { cwd: dir, env }));
         const ran = await database.query<{ name: string }>('SELECT name FROM migrations');
-        expect(ran.map((row) => row.name)).toEqual([MIGRATION]);
+        expect(ran.map((row) => row.name)).toEqual(MIGRATIONS);
       }
       server = await timed(spec.name, 'start', () => startServer(dir, spec.entry, env));
       await timed(spec.name, 'walk', () => walk(server!.base, expect)).catch((error: Error) => {
@@ -732,7 +732,7 @@ describe.runIf(ENABLED && !SKIP_REASON)(SKIP_REASON ? `packaging (skipped: ${SKI
       });
 
       const migrations = await database.query<{ name: string }>('SELECT name FROM migrations');
-      expect(migrations.map((row) => row.name)).toEqual([MIGRATION]);
+      expect(migrations.map((row) => row.name)).toEqual(MIGRATIONS);
       const devices = await database.query<{ user_id: string; name: string }>('SELECT user_id, name FROM jwt_devices_device ORDER BY id');
       expect(devices).toEqual([{ user_id: '2', name: 'Bob laptop' }]);
       expect(server.output(), 'the app logged errors or warnings').not.toMatch(/ERROR|WARN/);

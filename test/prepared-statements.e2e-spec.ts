@@ -57,6 +57,7 @@ function newDevice(overrides: Partial<NewDevice> = {}): NewDevice {
     name: 'Phone ✓',
     details: 'Mozilla/5.0',
     created: new Date('2026-03-29T01:30:00.123Z'), // the hour a European clock skips: UTC throughout
+    lineage: randomBytes(16).toString('base64url'),
     ...overrides,
   };
 }

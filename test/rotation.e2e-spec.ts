@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JwtDevicesEvent } from '../lib/index.js';
 import { SECOND } from './support/fake-clock.js';
@@ -26,7 +27,7 @@ describe('permanent token rotation (permanentTokenRotation: true)', () => {
     expect(rotated.status).toBe(200);
     expect(Object.keys(rotated.body).sort()).toEqual(['permanent_token', 'token']);
     expect(rotated.body.permanent_token).not.toBe(body.permanent_token);
-    expect(rotated.body.permanent_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(rotated.body.permanent_token).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
     expect((await me(rotated.body.token)).status).toBe(200);
 
     t.clock.advance(SECOND);
@@ -99,5 +100,59 @@ describe('permanent token rotation (permanentTokenRotation: true)', () => {
     await refresh(stolen.permanent_token).expect(400);
     expect((await t.devices()).map((d) => d.id)).toEqual([other.device_id]);
     expect((await me(other.token)).status).toBe(200);
+  });
+
+  it('takes ANY retired token as theft: log in (T0), refresh twice, wait, present T0 → the device and its live JWTs die', async () => {
+    const events: JwtDevicesEvent[] = [];
+    t = await createTestApp({ options: { permanentTokenRotation: true, onEvent: (event) => void events.push(event) } });
+    const body = await login(t);
+    const t1 = await refresh(body.permanent_token);
+    t.clock.advance(SECOND);
+    const t2 = await refresh(t1.body.permanent_token);
+    expect(t2.status).toBe(200);
+    expect(await t.devices()).toMatchObject([{ rotations: 2, lineage: body.permanent_token.split('.')[0] }]);
+
+    t.clock.advance(11 * SECOND);
+    const replay = await refresh(body.permanent_token);
+    expect(replay.status).toBe(400);
+    expect(replay.body.message).toMatch(/stolen/);
+    expect(await t.devices()).toHaveLength(0);
+    expect((await me(t2.body.token)).status).toBe(401);
+    expect((await refresh(t2.body.permanent_token)).status).toBe(400);
+    expect(events.find((e) => e.type === 'device.revoked')).toMatchObject({ reason: 'theft', deviceId: body.device_id });
+  });
+
+  it('never revokes for a forged token that carries a real lineage', async () => {
+    t = await createTestApp({ options: { permanentTokenRotation: true } });
+    const body = await login(t);
+    const t1 = await refresh(body.permanent_token);
+    const t2 = await refresh(t1.body.permanent_token);
+    t.clock.advance(60 * SECOND);
+    const lineage = body.permanent_token.split('.')[0];
+    for (const secret of ['A'.repeat(43), t2.body.permanent_token.split('.')[1].split('').reverse().join('')]) {
+      const forged = await refresh(`${lineage}.${secret}`);
+      expect(forged.status).toBe(400);
+      expect(forged.body.message).not.toMatch(/stolen/);
+    }
+    expect(await t.devices()).toHaveLength(1);
+    expect((await refresh(t2.body.permanent_token)).status).toBe(200);
+  });
+
+  it('keeps a device created before lineages working (old-format token), with the previous-token rule', async () => {
+    t = await createTestApp({ options: { permanentTokenRotation: true } });
+    const body = await login(t);
+    // What the previous version stored: a 43-character token, no lineage, no rotations.
+    const old = 'o'.repeat(43);
+    await t.dataSource.getRepository(t.deviceEntity).update(body.device_id, { lineage: null, permanentTokenHash: createHash('sha256').update(old).digest('hex') });
+    const first = await refresh(old);
+    expect(first.status).toBe(200);
+    expect(first.body.permanent_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const second = await refresh(first.body.permanent_token);
+    expect(second.status).toBe(200);
+    t.clock.advance(60 * SECOND);
+    expect((await refresh(old)).body.message).not.toMatch(/stolen/);
+    expect(await t.devices()).toHaveLength(1);
+    expect((await refresh(first.body.permanent_token)).body.message).toMatch(/stolen/);
+    expect(await t.devices()).toHaveLength(0);
   });
 });

@@ -91,8 +91,9 @@ export function readDatabaseUrl(url: string | undefined): TypeOrmModuleOptions {
     return database === ':memory:' ? { type: 'better-sqlite3', database } : { type: 'better-sqlite3', database, enableWAL: true };
   }
   if (/^postgres(ql)?:\/\//.test(url)) return { type: 'postgres', url };
-  if (url.startsWith('mysql://')) return { type: 'mysql', url };
-  if (url.startsWith('mariadb://')) return { type: 'mariadb', url: `mysql://${url.slice('mariadb://'.length)}` };
+  // UTC on the wire: without it mysql2 stores times in the process's zone, and the module refuses to start.
+  if (url.startsWith('mysql://')) return { type: 'mysql', url, timezone: 'Z' };
+  if (url.startsWith('mariadb://')) return { type: 'mariadb', url: `mysql://${url.slice('mariadb://'.length)}`, timezone: 'Z' };
   throw new Error('DATABASE_URL must start with sqlite:, postgres://, mysql:// or mariadb://.');
 }
 

@@ -91,7 +91,7 @@ describe('example app (in process)', () => {
     expect(readConfig({ JWT_DEVICE_CACHE_SIZE: '0', JWT_DEVICE_CACHE_TTL: '0' }).settings).toMatchObject({ deviceCacheSize: 0, deviceCacheTtl: 0 });
     expect(() => readConfig({ JWT_DEVICE_CACHE_SIZE: 'many' })).toThrow(/JWT_DEVICE_CACHE_SIZE/);
     expect(readConfig({ DATABASE_URL: 'sqlite:/srv/app.sqlite' }).database).toEqual({ type: 'better-sqlite3', database: '/srv/app.sqlite', enableWAL: true });
-    expect(readConfig({ DATABASE_URL: 'mariadb://root@db/app' }).database).toEqual({ type: 'mariadb', url: 'mysql://root@db/app' });
+    expect(readConfig({ DATABASE_URL: 'mariadb://root@db/app' }).database).toEqual({ type: 'mariadb', url: 'mysql://root@db/app', timezone: 'Z' });
     expect(readConfig({ DATABASE_URL: 'sqlite::memory:' }).database).toEqual({ type: 'better-sqlite3', database: ':memory:' });
     expect(readConfig({}).settings).toEqual(
       Object.fromEntries(Object.keys(config.settings).map((key) => [key, undefined])),

@@ -6,9 +6,15 @@ import { DeviceStore, isStorableId, type ListedDevice } from '../store/device-st
 import { cleanDeviceText, MAX_DEVICE_TEXT } from './device-names.js';
 import { SessionPolicy } from './session-policy.js';
 
+/** Most devices one round of a sign-out of all (or all other) devices reads and deletes. */
+export const SIGN_OUT_BATCH = 10_000;
+
 /** What a user may do with their own devices: list, rename, sign out one, others, or all; and the expiry sweep. */
 @Injectable()
 export class DeviceManagement {
+  /** Devices per round of {@link revokeAllBut}; smaller in tests. */
+  protected signOutBatch = SIGN_OUT_BATCH;
+
   constructor(
     @Inject(JWT_DEVICES_OPTIONS) private readonly options: ResolvedJwtDevicesOptions,
     @Inject(DeviceStore) private readonly store: DeviceStore,
@@ -41,10 +47,19 @@ export class DeviceManagement {
     return isStorableId(deviceId) && this.policy.removeOwned(deviceId, userId, now);
   }
 
-  /** Deletes every device of the user but `keepDeviceId`. @returns how many. */
+  /**
+   * Deletes every device of the user but `keepDeviceId`, {@link SIGN_OUT_BATCH} at a time, so memory and
+   * statement size stay bounded however many devices the user has. @returns how many.
+   */
   async revokeAllBut(userId: string, keepDeviceId: number | null, now: number): Promise<number> {
-    const ids = (await this.store.idsOfUser(userId)).filter((id) => id !== keepDeviceId);
-    return this.policy.remove(ids.map((id) => ({ id, userId })), { userId }, 'signed-out', now);
+    let revoked = 0;
+    for (;;) {
+      const batch = await this.store.idsOfUser(userId, this.signOutBatch + 1);
+      const ids = batch.filter((id) => id !== keepDeviceId).slice(0, this.signOutBatch);
+      const deleted = ids.length === 0 ? 0 : await this.policy.remove(ids.map((id) => ({ id, userId })), { userId }, 'signed-out', now);
+      revoked += deleted;
+      if (batch.length <= this.signOutBatch || deleted === 0) return revoked;
+    }
   }
 
   /**

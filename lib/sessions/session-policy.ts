@@ -12,7 +12,9 @@ import {
   generateDeviceSecret,
   generatePermanentToken,
   hashPermanentToken,
+  lineageOf,
   MAX_PERMANENT_TOKEN_LENGTH,
+  reachesByRotation,
 } from '../tokens/device-secrets.js';
 import type { DeviceDescription } from './device-names.js';
 
@@ -67,7 +69,8 @@ export class SessionPolicy {
     const jwtSecret = generateDeviceSecret();
     const created = new Date(now);
     const ticket = this.keys.ticket();
-    const id = await this.store.insert({ userId, permanentTokenHash: hashPermanentToken(permanentToken), jwtSecret, ...description, created });
+    const lineage = lineageOf(permanentToken) ?? null;
+    const id = await this.store.insert({ userId, permanentTokenHash: hashPermanentToken(permanentToken), jwtSecret, ...description, created, lineage });
     const key = this.keys.keyOf(jwtSecret);
     this.keys.add({ id, userId, key, lastRequestMs: now, createdMs: now }, now, ticket);
     this.events.emit({ type: 'device.created', deviceId: id, userId, at: created, name: description.name });
@@ -111,7 +114,7 @@ export class SessionPolicy {
    * `permanentTokenExpirationAccuracy`; with `permanentTokenRotation`, rotates the token. A device
    * whose user `findUser` no longer finds is deleted.
    * @throws InvalidPermanentTokenError when missing, unknown or expired, or its user is gone;
-   * PermanentTokenReusedError on reuse of a rotated-out token.
+   * PermanentTokenReusedError on reuse of a rotated-out token (any of the device's, see {@link retired}).
    */
   async refresh<TUser extends object>(
     permanentToken: string | undefined,
@@ -124,7 +127,10 @@ export class SessionPolicy {
     const ticket = this.keys.ticket();
     let row = await this.store.findByTokenHash(hash);
     if (!row && this.options.permanentTokenRotation) row = await this.store.findByPreviousTokenHash(hash);
-    if (!row) throw new InvalidPermanentTokenError();
+    if (!row) {
+      await this.retired(permanentToken, now);
+      throw new InvalidPermanentTokenError();
+    }
 
     const cached = this.keys.remember(row, now, ticket);
     if (cached === undefined) throw new InvalidPermanentTokenError(); // revoked while we read it
@@ -156,7 +162,7 @@ export class SessionPolicy {
    * @returns whether it was deleted.
    */
   async removeOwned(id: number, userId: string, now: number): Promise<boolean> {
-    const deleted = (await this.store.delete([id], { userId })) > 0;
+    const deleted = (await this.store.delete([id], { userId })).length > 0;
     if (deleted) {
       this.keys.forget([id]);
       this.events.emit({ type: 'device.revoked', deviceId: id, userId, at: new Date(now), reason: 'logout' });
@@ -181,12 +187,10 @@ export class SessionPolicy {
   ): Promise<number> {
     if (devices.length === 0) return 0;
     const ids = devices.map(({ id }) => id);
-    const deleted = await this.keys.revoking(ids, () => this.store.delete(ids, filter));
-    if (deleted > 0) {
-      const at = new Date(now);
-      for (const { id, userId } of devices) this.events.emit({ type: 'device.revoked', deviceId: id, userId, at, reason });
-    }
-    return deleted;
+    const deleted = new Set(await this.keys.revoking(ids, () => this.store.delete(ids, filter)));
+    const at = new Date(now);
+    for (const { id, userId } of devices) if (deleted.has(id)) this.events.emit({ type: 'device.revoked', deviceId: id, userId, at, reason });
+    return deleted.size;
   }
 
   /**
@@ -210,6 +214,23 @@ export class SessionPolicy {
     const withinInterval = row.rotatedAt !== null && now - row.rotatedAt.getTime() <= this.options.permanentTokenReuseInterval;
     if (row.previousTokenHash === hash && row.permanentTokenHash === successorHash && withinInterval) return successor;
 
+    return this.theft(row, now);
+  }
+
+  /**
+   * An unknown token that carries a device's lineage and that rotation turns into the device's current
+   * token, within its count of rotations, is one the device held before: its reuse is theft, once the
+   * last rotation is older than the reuse interval (the token was retired even earlier). A forged token
+   * never reaches the current one, and revokes nothing.
+   */
+  private async retired(token: string, now: number): Promise<void> {
+    const lineage = lineageOf(token);
+    const row = lineage === undefined ? undefined : await this.store.findByLineage(lineage);
+    if (!row || row.rotatedAt === null || now - row.rotatedAt.getTime() <= this.options.permanentTokenReuseInterval) return;
+    if (reachesByRotation(this.options.jwtSecret, token, row.permanentTokenHash, row.rotations ?? 0)) await this.theft(row, now);
+  }
+
+  private async theft(row: StoredDevice, now: number): Promise<never> {
     this.events.emit({ type: 'device.reuse-detected', deviceId: row.id, userId: row.userId, at: new Date(now) });
     await this.forget(row, 'theft', now);
     throw new PermanentTokenReusedError();

@@ -61,7 +61,13 @@ export class DeviceStatements {
         devices
           .createQueryBuilder()
           .update()
-          .set({ permanentTokenHash: raw('toHash'), previousTokenHash: raw('fromHash'), rotatedAt: raw('at'), lastRequestDatetime: raw('at') })
+          .set({
+            permanentTokenHash: raw('toHash'),
+            previousTokenHash: raw('fromHash'),
+            rotatedAt: raw('at'),
+            lastRequestDatetime: raw('at'),
+            rotations: () => `${name('rotations')} + 1`,
+          })
           .where(`${name('id')} = :id AND ${name('permanentTokenHash')} = :fromHash`)
           .updateEntity(false),
         { toHash: column('permanentTokenHash'), fromHash: column('permanentTokenHash'), at: column('lastRequestDatetime'), id: column('id') },
@@ -100,7 +106,7 @@ export class DeviceStatements {
   }
 
   async insert(device: NewDevice): Promise<number> {
-    return Number((await this.write('insert', { ...device, lastRequestDatetime: device.created })).id);
+    return Number((await this.write('insert', { ...device, lastRequestDatetime: device.created, rotations: 0 })).id);
   }
 
   private read(name: StatementName, values: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
@@ -142,7 +148,7 @@ export class DeviceStatements {
 export type StatementName = 'byId' | 'byTokenHash' | 'byPreviousTokenHash' | 'touch' | 'rotate' | 'insert';
 
 /** The columns a login writes. */
-const INSERTED = ['userId', 'permanentTokenHash', 'jwtSecret', 'name', 'details', 'created', 'lastRequestDatetime'] as const;
+const INSERTED = ['userId', 'permanentTokenHash', 'jwtSecret', 'name', 'details', 'created', 'lastRequestDatetime', 'lineage', 'rotations'] as const;
 
 /** A driver's error as TypeORM would have thrown it, so the store reports both paths alike (no parameters kept). */
 const failed = (statement: Statement) => (error: unknown) => {

@@ -25,6 +25,10 @@ export interface StoredDevice {
   readonly lastRequestDatetime: Date;
   /** With rotation: when the permanent token last rotated. */
   readonly rotatedAt: Date | null;
+  /** Random id carried by every permanent token of the device; `null` for devices created before lineages. */
+  readonly lineage: string | null;
+  /** How many times the permanent token has rotated; `null` for devices created before lineages. */
+  readonly rotations: number | null;
 }
 
 /** What a device list shows. */
@@ -44,6 +48,8 @@ export interface NewDevice {
   readonly name: string;
   readonly details: string;
   readonly created: Date;
+  /** The lineage its permanent token carries. */
+  readonly lineage: string | null;
 }
 
 /** Which of a set of devices a delete may remove; every given condition must hold. */
@@ -64,6 +70,8 @@ export interface DeviceStore {
   findByTokenHash(hash: string): Promise<StoredDevice | undefined>;
   /** The device whose previous (rotated-out) permanent token hashes to `hash`. */
   findByPreviousTokenHash(hash: string): Promise<StoredDevice | undefined>;
+  /** The device whose permanent tokens carry this lineage. */
+  findByLineage(lineage: string): Promise<StoredDevice | undefined>;
   /**
    * Sets `last_request_datetime` to `at` when the stored value is before `ifBefore`: one conditional
    * write, so concurrent refreshes write once and never move it backwards.
@@ -71,7 +79,7 @@ export interface DeviceStore {
   touch(id: number, at: Date, ifBefore: Date): Promise<void>;
   /**
    * Replaces the permanent token hash `fromHash` with `toHash` (keeping `fromHash` as the previous one),
-   * stamping `rotatedAt` and `lastRequestDatetime` with `at`.
+   * stamping `rotatedAt` and `lastRequestDatetime` with `at` and counting the rotation in `rotations`.
    * @returns false when the device no longer holds `fromHash` (another refresh rotated it first).
    */
   rotate(id: number, fromHash: string, toHash: string, at: Date): Promise<boolean>;
@@ -79,12 +87,15 @@ export interface DeviceStore {
   list(userId: string): Promise<ListedDevice[]>;
   /** Renames one of the user's devices. @returns it, or `undefined` when the user has no such device. */
   rename(userId: string, id: number, name: string): Promise<ListedDevice | undefined>;
-  /** Ids of the user's devices, most recently used first. */
-  idsOfUser(userId: string): Promise<number[]>;
+  /** Ids of the user's devices, most recently used first; at most `limit` of them when given. */
+  idsOfUser(userId: string, limit?: number): Promise<number[]>;
   /** Devices idle since before `cutoff`, least recently used first, at most `limit`. */
   findIdle(cutoff: Date, limit: number): Promise<Array<{ id: number; userId: string }>>;
-  /** Deletes those of `ids` that match `filter`. @returns how many were deleted. */
-  delete(ids: readonly number[], filter?: DeviceDeleteFilter): Promise<number>;
+  /**
+   * Deletes those of `ids` that match `filter`. @returns the ids of the rows this call deleted (not those
+   * that were already gone, or that a concurrent call deleted), in any order.
+   */
+  delete(ids: readonly number[], filter?: DeviceDeleteFilter): Promise<number[]>;
 }
 
 /** Injection token of the {@link DeviceStore}; interface and token share one name. */

@@ -2,8 +2,12 @@ import { Column, type ColumnOptions, Entity, Index, PrimaryGeneratedColumn } fro
 import { DEVICE_TABLE } from '../jwt-devices.constants.js';
 import { JwtDevicesError } from '../jwt-devices.errors.js';
 
-/** Collation of `user_id` on MySQL and MariaDB: byte-wise, so `Alice` and `alice` are two users. */
-export const MYSQL_BINARY_COLLATION = 'utf8mb4_bin';
+/**
+ * Collation of `user_id` on MySQL and MariaDB: byte-wise and NO PAD, so `Alice` and `alice`, and `bob`
+ * and `bob ` (PAD SPACE collations such as `utf8mb4_bin` ignore trailing spaces), are different users.
+ * MariaDB's name; the shipped migrations use MySQL 8's equivalent, `utf8mb4_0900_bin`, on MySQL.
+ */
+export const MYSQL_BINARY_COLLATION = 'utf8mb4_nopad_bin';
 
 /**
  * The columns of a device, whatever the database. One signed-in device: created at login, deleted at
@@ -44,6 +48,22 @@ export abstract class DeviceRecord {
   /** The `User-Agent` when `name` came from `X-Device-Model`, else empty; at most 255 characters. */
   @Column({ type: 'varchar', length: 255 })
   details!: string;
+
+  /**
+   * Random id (base64url, 22 characters) that every permanent token of this device carries, so a retired
+   * token can be traced to its device. `null` on devices created before lineages existed.
+   */
+  @Index('UQ_jwt_devices_device_lineage', { unique: true })
+  @Column({ type: 'varchar', length: 22, nullable: true })
+  lineage!: string | null;
+
+  /**
+   * How many times the permanent token has rotated: how far a retired token may be walked forward.
+   * `null` on devices created before lineages (they have none to walk). No column default, so an insert
+   * needs no read-back on databases without RETURNING.
+   */
+  @Column({ type: 'integer', nullable: true })
+  rotations!: number | null;
 
   /** The app's user id, as a string, compared case-sensitively. No foreign key: the module does not own the user table. */
   abstract userId: string;
@@ -96,7 +116,7 @@ function deviceEntity(name: string, timestampType: 'datetime' | 'timestamptz', u
 export const Device = deviceEntity('Device', 'datetime');
 export type Device = InstanceType<typeof Device>;
 
-/** The device table on MySQL and MariaDB (`datetime(3)`, UTC; `user_id` in `utf8mb4_bin`). */
+/** The device table on MySQL and MariaDB (`datetime(3)`, UTC; `user_id` in a binary NO PAD collation). */
 export const MysqlDevice = deviceEntity('MysqlDevice', 'datetime', MYSQL_BINARY_COLLATION);
 export type MysqlDevice = InstanceType<typeof MysqlDevice>;
 

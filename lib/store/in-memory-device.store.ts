@@ -24,7 +24,7 @@ export class InMemoryDeviceStore implements DeviceStore {
       if (row.permanentTokenHash === device.permanentTokenHash) throw new Error('duplicate permanent token hash');
     }
     const id = this.nextId++;
-    this.rows.set(id, { ...device, id, previousTokenHash: null, lastRequestDatetime: device.created, rotatedAt: null });
+    this.rows.set(id, { ...device, id, previousTokenHash: null, lastRequestDatetime: device.created, rotatedAt: null, rotations: 0 });
     return id;
   }
 
@@ -40,6 +40,10 @@ export class InMemoryDeviceStore implements DeviceStore {
     return this.copy(this.find((row) => row.previousTokenHash === hash));
   }
 
+  async findByLineage(lineage: string): Promise<StoredDevice | undefined> {
+    return this.copy(this.find((row) => row.lineage === lineage));
+  }
+
   async touch(id: number, at: Date, ifBefore: Date): Promise<void> {
     const row = this.rows.get(id);
     if (row && row.lastRequestDatetime < ifBefore) this.rows.set(id, { ...row, lastRequestDatetime: at });
@@ -48,7 +52,7 @@ export class InMemoryDeviceStore implements DeviceStore {
   async rotate(id: number, fromHash: string, toHash: string, at: Date): Promise<boolean> {
     const row = this.rows.get(id);
     if (!row || row.permanentTokenHash !== fromHash) return false;
-    this.rows.set(id, { ...row, permanentTokenHash: toHash, previousTokenHash: fromHash, rotatedAt: at, lastRequestDatetime: at });
+    this.rows.set(id, { ...row, permanentTokenHash: toHash, previousTokenHash: fromHash, rotatedAt: at, lastRequestDatetime: at, rotations: row.rotations === null ? null : row.rotations + 1 });
     return true;
   }
 
@@ -67,10 +71,11 @@ export class InMemoryDeviceStore implements DeviceStore {
     return listed(renamed);
   }
 
-  async idsOfUser(userId: string): Promise<number[]> {
+  async idsOfUser(userId: string, limit = Number.POSITIVE_INFINITY): Promise<number[]> {
     return [...this.rows.values()]
       .filter((row) => row.userId === userId)
       .sort((a, b) => b.lastRequestDatetime.getTime() - a.lastRequestDatetime.getTime() || b.id - a.id)
+      .slice(0, limit)
       .map(({ id }) => id);
   }
 
@@ -82,15 +87,14 @@ export class InMemoryDeviceStore implements DeviceStore {
       .map(({ id, userId }) => ({ id, userId }));
   }
 
-  async delete(ids: readonly number[], filter: DeviceDeleteFilter = {}): Promise<number> {
-    let deleted = 0;
+  async delete(ids: readonly number[], filter: DeviceDeleteFilter = {}): Promise<number[]> {
+    const deleted: number[] = [];
     for (const id of ids) {
       const row = this.rows.get(id);
       if (!row) continue;
       if (filter.userId !== undefined && row.userId !== filter.userId) continue;
       if (filter.idleBefore !== undefined && !(row.lastRequestDatetime < filter.idleBefore)) continue;
-      this.rows.delete(id);
-      deleted++;
+      if (this.rows.delete(id)) deleted.push(id);
     }
     return deleted;
   }

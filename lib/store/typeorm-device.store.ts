@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { type DataSource, type FindOptionsWhere, In, LessThan, type Repository } from 'typeorm';
 import { JwtDevicesError, StoreUnavailableError } from '../jwt-devices.errors.js';
-import { type DeviceRecord, deviceEntityFor } from './device.entity.js';
+import { type DeviceRecord, deviceEntityFor, MysqlDevice } from './device.entity.js';
 import { DeviceStatements } from './device-statements.js';
 import type { DeviceDeleteFilter, DeviceStore, ListedDevice, NewDevice, StoredDevice } from './device-store.js';
 
@@ -15,6 +15,8 @@ const STORED = {
   created: true,
   lastRequestDatetime: true,
   rotatedAt: true,
+  lineage: true,
+  rotations: true,
 } as const;
 
 /** The columns a device list shows. */
@@ -52,6 +54,7 @@ export class TypeOrmDeviceStore implements DeviceStore {
           `(or forRootAsync()) and set autoLoadEntities: true in TypeOrmModule, or list deviceEntityFor('${type}') in the DataSource's entities.`,
       );
     }
+    if (entity === MysqlDevice) assertUtcConnection(dataSource.options as { timezone?: string });
     this.devices = dataSource.getRepository(entity);
     if (options.preparedStatements === false) this.prepared = null;
     else if (dataSource.isInitialized) this.statements();
@@ -84,7 +87,7 @@ export class TypeOrmDeviceStore implements DeviceStore {
   async insert(device: NewDevice): Promise<number> {
     const statements = this.statements();
     if (statements) return this.run(() => statements.insert(device));
-    const inserted = await this.run(() => this.devices.insert({ ...device, lastRequestDatetime: device.created }));
+    const inserted = await this.run(() => this.devices.insert({ ...device, lastRequestDatetime: device.created, rotations: 0 }));
     return Number(inserted.identifiers[0]?.id);
   }
 
@@ -103,6 +106,10 @@ export class TypeOrmDeviceStore implements DeviceStore {
     return statements ? this.run(() => statements.findByPreviousTokenHash(hash)) : this.findOne({ previousTokenHash: hash });
   }
 
+  findByLineage(lineage: string): Promise<StoredDevice | undefined> {
+    return this.findOne({ lineage });
+  }
+
   async touch(id: number, at: Date, ifBefore: Date): Promise<void> {
     const statements = this.statements();
     if (statements) return this.run(() => statements.touch(id, at, ifBefore));
@@ -115,7 +122,7 @@ export class TypeOrmDeviceStore implements DeviceStore {
     const result = await this.run(() =>
       this.devices.update(
         { id, permanentTokenHash: fromHash },
-        { permanentTokenHash: toHash, previousTokenHash: fromHash, rotatedAt: at, lastRequestDatetime: at },
+        { permanentTokenHash: toHash, previousTokenHash: fromHash, rotatedAt: at, lastRequestDatetime: at, rotations: () => 'rotations + 1' },
       ),
     );
     return Boolean(result.affected);
@@ -131,9 +138,9 @@ export class TypeOrmDeviceStore implements DeviceStore {
     return (await this.run(() => this.devices.findOne({ where: { id, userId }, select: LISTED }))) ?? undefined;
   }
 
-  async idsOfUser(userId: string): Promise<number[]> {
+  async idsOfUser(userId: string, limit?: number): Promise<number[]> {
     const rows = await this.run(() =>
-      this.devices.find({ where: { userId }, select: { id: true }, order: { lastRequestDatetime: 'DESC', id: 'DESC' } }),
+      this.devices.find({ where: { userId }, select: { id: true }, order: { lastRequestDatetime: 'DESC', id: 'DESC' }, take: limit }),
     );
     return rows.map(({ id }) => id);
   }
@@ -149,16 +156,39 @@ export class TypeOrmDeviceStore implements DeviceStore {
     );
   }
 
-  async delete(ids: readonly number[], filter: DeviceDeleteFilter = {}): Promise<number> {
-    let deleted = 0;
+  async delete(ids: readonly number[], filter: DeviceDeleteFilter = {}): Promise<number[]> {
+    const deleted: number[] = [];
     for (let start = 0; start < ids.length; start += IDS_PER_STATEMENT) {
       const chunk = ids.slice(start, start + IDS_PER_STATEMENT);
       const where: FindOptionsWhere<DeviceRecord> = { id: chunk.length === 1 ? chunk[0] : In(chunk) };
       if (filter.userId !== undefined) where.userId = filter.userId;
       if (filter.idleBefore !== undefined) where.lastRequestDatetime = LessThan(filter.idleBefore);
-      deleted += (await this.run(() => this.devices.delete(where))).affected ?? 0;
+      deleted.push(...(await this.run(() => this.deleteReturningIds(where))));
     }
     return deleted;
+  }
+
+  /**
+   * One `DELETE … RETURNING id` (PostgreSQL, MariaDB, SQLite ≥ 3.35); on MySQL, which has no RETURNING,
+   * the rows are locked (`SELECT … FOR UPDATE`) and deleted in one transaction. Either way the ids are
+   * those of the rows this statement removed, not of rows a concurrent delete took first.
+   */
+  private async deleteReturningIds(where: FindOptionsWhere<DeviceRecord>): Promise<number[]> {
+    const { driver } = this.devices.manager.connection;
+    const ids = (rows: unknown): number[] => (Array.isArray(rows) ? rows.map((row: { id: unknown }) => Number(row.id)) : []);
+    if (driver.isReturningSqlSupported('delete')) {
+      return ids((await this.devices.createQueryBuilder().delete().where(where).returning('id').execute()).raw);
+    }
+    if (driver.options.type !== 'mysql' && driver.options.type !== 'aurora-mysql') {
+      const [sql, parameters] = this.devices.createQueryBuilder().delete().where(where).getQueryAndParameters();
+      return ids(await this.devices.query(`${sql} RETURNING "id"`, parameters));
+    }
+    return this.devices.manager.transaction(async (manager) => {
+      const repository = manager.getRepository(this.devices.target);
+      const locked = ids(await repository.find({ where, select: { id: true }, lock: { mode: 'pessimistic_write' } }));
+      if (locked.length > 0) await repository.delete({ id: In(locked) });
+      return locked;
+    });
   }
 
   private async findOne(where: FindOptionsWhere<DeviceRecord>): Promise<StoredDevice | undefined> {
@@ -180,4 +210,22 @@ export class TypeOrmDeviceStore implements DeviceStore {
       throw new StoreUnavailableError();
     }
   }
+}
+
+/**
+ * MySQL and MariaDB `datetime` columns hold no zone: mysql2 writes and reads them in its `timezone`,
+ * by default the process's local zone. Outside UTC that stores local times, which other instances read
+ * differently and which a DST change makes ambiguous (the repeated hour) or unreadable (the skipped
+ * one). So the connection must say UTC, unless the process's zone is UTC all year anyway.
+ * @throws JwtDevicesError naming the fix.
+ */
+function assertUtcConnection({ timezone = 'local' }: { timezone?: string }): void {
+  if (['Z', 'z', '+00:00', '-00:00'].includes(timezone)) return;
+  const year = new Date().getFullYear();
+  const utcProcess = timezone === 'local' && [0, 3, 6, 9].every((month) => new Date(year, month, 1).getTimezoneOffset() === 0);
+  if (utcProcess) return;
+  throw new JwtDevicesError(
+    `The MySQL/MariaDB DataSource has timezone: '${timezone}'${timezone === 'local' ? ` and this process runs in ${Intl.DateTimeFormat().resolvedOptions().timeZone}` : ''}, ` +
+      "so device times would be stored in that zone rather than UTC. Set timezone: 'Z' in the DataSource (TypeOrmModule) options.",
+  );
 }

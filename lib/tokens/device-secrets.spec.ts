@@ -4,8 +4,12 @@ import {
   deriveDeviceKey,
   generateDeviceSecret,
   generatePermanentToken,
+  deriveSuccessorToken,
   hashPermanentToken,
+  lineageOf,
+  MAX_LINEAGE_WALK,
   MAX_PERMANENT_TOKEN_LENGTH,
+  reachesByRotation,
 } from './device-secrets.js';
 
 const SERVER_SECRET = Buffer.from('server-secret-of-at-least-32-characters');
@@ -13,28 +17,73 @@ const OTHER_SERVER_SECRET = Buffer.from('another-server-secret-32-characters-lon
 
 const keyBytes = (key: KeyObject): Buffer => key.export();
 
+const TOKEN = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
+
 describe('generatePermanentToken', () => {
-  it('returns 43 characters of base64url (256 random bits)', () => {
+  it('returns <lineage>.<secret> in base64url: 128 random bits of lineage, 256 of secret', () => {
     const token = generatePermanentToken();
-    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(Buffer.from(token, 'base64url')).toHaveLength(32);
-    expect(Buffer.from(token, 'base64url').toString('base64url')).toBe(token);
+    expect(token).toMatch(TOKEN);
+    const [lineage, secret] = token.split('.') as [string, string];
+    expect(Buffer.from(lineage, 'base64url')).toHaveLength(16);
+    expect(Buffer.from(secret, 'base64url')).toHaveLength(32);
+    expect(Buffer.from(secret, 'base64url').toString('base64url')).toBe(secret);
+    expect(lineageOf(token)).toBe(lineage);
   });
 
-  it('never repeats across 1000 draws, and every draw is well-formed', () => {
+  it('never repeats across 1000 draws, lineage or secret, and every draw is well-formed', () => {
     const tokens = Array.from({ length: 1_000 }, generatePermanentToken);
-    expect(new Set(tokens).size).toBe(1_000);
-    for (const token of tokens) expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(new Set(tokens.map((token) => token.split('.')[0])).size).toBe(1_000);
+    expect(new Set(tokens.map((token) => token.split('.')[1])).size).toBe(1_000);
+    for (const token of tokens) expect(token).toMatch(TOKEN);
   });
 
   it('uses the whole alphabet (it is random, not a counter or a hex string)', () => {
-    const characters = new Set(Array.from({ length: 200 }, generatePermanentToken).join(''));
+    const characters = new Set(Array.from({ length: 200 }, () => generatePermanentToken().split('.')[1]).join(''));
     // 200 × 43 draws from 64 symbols: missing any one is astronomically unlikely.
     expect(characters.size).toBe(64);
   });
 
   it('fits well under the longest header the service hashes', () => {
     expect(generatePermanentToken().length).toBeLessThan(MAX_PERMANENT_TOKEN_LENGTH);
+  });
+});
+
+describe('lineageOf', () => {
+  it.each([
+    ['an old-format token (secret only)', 'a'.repeat(43)],
+    ['a lineage too short', `${'a'.repeat(21)}.${'b'.repeat(43)}`],
+    ['a secret too short', `${'a'.repeat(22)}.${'b'.repeat(42)}`],
+    ['two dots', `${'a'.repeat(22)}.${'b'.repeat(43)}.`],
+    ['characters outside base64url', `${'a'.repeat(21)}+.${'b'.repeat(43)}`],
+  ])('is undefined for %s', (_label, token) => {
+    expect(lineageOf(token)).toBeUndefined();
+  });
+});
+
+describe('successors and reachesByRotation', () => {
+  it('keep the lineage along the chain; old-format tokens stay old-format', () => {
+    const token = generatePermanentToken();
+    const next = deriveSuccessorToken(SERVER_SECRET, token);
+    expect(next).toMatch(TOKEN);
+    expect(lineageOf(next)).toBe(lineageOf(token));
+    expect(deriveSuccessorToken(SERVER_SECRET, 'a'.repeat(43))).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('finds the current token from any retired one within the given number of rotations, and no further', () => {
+    const chain = [generatePermanentToken()];
+    for (let i = 0; i < 5; i++) chain.push(deriveSuccessorToken(SERVER_SECRET, chain.at(-1)!));
+    const current = hashPermanentToken(chain[5]!);
+    for (let i = 0; i < 5; i++) expect(reachesByRotation(SERVER_SECRET, chain[i]!, current, 5)).toBe(true);
+    expect(reachesByRotation(SERVER_SECRET, chain[0]!, current, 4)).toBe(false);
+    expect(reachesByRotation(SERVER_SECRET, chain[5]!, current, 5)).toBe(false);
+    expect(reachesByRotation(OTHER_SERVER_SECRET, chain[0]!, current, 5)).toBe(false);
+  });
+
+  it(`never walks more than ${MAX_LINEAGE_WALK} rotations, whatever it is told`, () => {
+    const chain = [generatePermanentToken()];
+    for (let i = 0; i <= MAX_LINEAGE_WALK; i++) chain.push(deriveSuccessorToken(SERVER_SECRET, chain.at(-1)!));
+    expect(reachesByRotation(SERVER_SECRET, chain[1]!, hashPermanentToken(chain.at(-1)!), Number.MAX_SAFE_INTEGER)).toBe(true);
+    expect(reachesByRotation(SERVER_SECRET, chain[0]!, hashPermanentToken(chain.at(-1)!), Number.MAX_SAFE_INTEGER)).toBe(false);
   });
 });
 

@@ -51,7 +51,7 @@ export async function createTestDatabase(kind: DatabaseKind = currentDatabaseKin
   } finally {
     await admin.destroy();
   }
-  const options = (kind === 'postgres' ? { type: kind, ...server, schema: name } : { type: kind, ...server, database: name }) as TestDatabase['options'];
+  const options = (kind === 'postgres' ? { type: kind, ...server, schema: name } : { type: kind, ...server, database: name, timezone: 'Z' }) as TestDatabase['options'];
   return {
     kind,
     options,

@@ -1,5 +1,5 @@
 import { type MigrationInterface, type QueryRunner, Table } from 'typeorm';
-import { deviceEntityFor, MYSQL_BINARY_COLLATION, MysqlDevice, PostgresDevice } from '../device.entity.js';
+import { deviceEntityFor, MysqlDevice, PostgresDevice } from '../device.entity.js';
 import { DEVICE_TABLE } from '../../jwt-devices.constants.js';
 
 /**
@@ -14,7 +14,8 @@ export class CreateJwtDevicesDevice1764400000000 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     const entity = deviceEntityFor(queryRunner.connection.options.type);
     const type = entity === PostgresDevice ? 'timestamptz' : 'datetime';
-    const userIdCollation = entity === MysqlDevice ? { collation: MYSQL_BINARY_COLLATION } : {};
+    // The collation of version 0.1, on every MySQL and MariaDB; UserIdNoPadCollation1764600000000 replaces it.
+    const userIdCollation = entity === MysqlDevice ? { collation: 'utf8mb4_bin' } : {};
     const timestamp = (name: string, isNullable = false) => ({ name, type, precision: 3, isNullable });
     await queryRunner.createTable(
       new Table({

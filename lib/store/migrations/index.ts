@@ -1,9 +1,15 @@
 import { CreateJwtDevicesDevice1764400000000 } from './1764400000000-create-jwt-devices-device.js';
+import { AddPermanentTokenLineage1764500000000 } from './1764500000000-add-permanent-token-lineage.js';
+import { UserIdNoPadCollation1764600000000 } from './1764600000000-user-id-no-pad-collation.js';
 
-export { CreateJwtDevicesDevice1764400000000 };
+export { AddPermanentTokenLineage1764500000000, CreateJwtDevicesDevice1764400000000, UserIdNoPadCollation1764600000000 };
 
 /**
  * Every migration of the package, oldest first. List it in your DataSource:
  * `migrations: [...JWT_DEVICES_MIGRATIONS, …your own]`.
  */
-export const JWT_DEVICES_MIGRATIONS = [CreateJwtDevicesDevice1764400000000] as const;
+export const JWT_DEVICES_MIGRATIONS = [
+  CreateJwtDevicesDevice1764400000000,
+  AddPermanentTokenLineage1764500000000,
+  UserIdNoPadCollation1764600000000,
+] as const;
