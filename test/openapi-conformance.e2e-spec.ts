@@ -1,5 +1,7 @@
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addJwtDevicesToOpenApi } from '../lib/index.js';
 import { ALICE, BOB, createTestApp, login, type TestApp } from './support/test-app.js';
@@ -7,11 +9,25 @@ import { ALICE, BOB, createTestApp, login, type TestApp } from './support/test-a
 /**
  * The OpenAPI document against the running app: a third-party validator finds it valid, and every
  * answer to more than a thousand requests (real credentials, hostile headers, ids and bodies) has
- * a status the document lists for that operation, with no 5xx but 503.
+ * a status the document lists for that operation, a body that matches the schema documented for that
+ * status (ajv), and no undocumented `WWW-Authenticate` or `Cache-Control: no-store`; no 5xx but 503.
  */
 
-type Operation = { responses: Record<string, unknown> };
-type Document = { paths: Record<string, Record<string, Operation>> };
+type Response = { content?: Record<string, { schema: unknown }>; headers?: Record<string, unknown> };
+type Operation = { responses: Record<string, Response> };
+type Document = { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, unknown> } };
+
+const ajv = new Ajv({ strict: false, allErrors: true });
+addFormats.default(ajv);
+
+/** A response schema with its `$ref`s to the document's components inlined (they are not recursive). */
+function inline(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(inline);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const { $ref } = schema as { $ref?: string };
+  if ($ref) return inline(document.components.schemas[$ref.replace('#/components/schemas/', '')]);
+  return Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, inline(value)]));
+}
 
 let t: TestApp;
 let document: Document;
@@ -75,13 +91,24 @@ describe('the OpenAPI document against the running app', () => {
           sent++;
           const operation = operationOf(method, url(deviceId));
           expect(operation, `${method} ${url(deviceId)}`).toBeDefined();
-          if (!(String(response.status) in operation!.responses)) seen.push(`${method} ${url(deviceId)} → ${response.status} ${JSON.stringify(response.body)}`);
+          const documented = operation!.responses[String(response.status)];
+          const where = `${method} ${url(deviceId)} → ${response.status} ${JSON.stringify(response.body)}`;
+          if (!documented) seen.push(`undocumented status: ${where}`);
+          else if (documented.content) {
+            const validate = ajv.compile(inline(documented.content['application/json']!.schema) as object);
+            if (!validate(response.body)) seen.push(`body off its schema (${ajv.errorsText(validate.errors)}): ${where}`);
+          } else if (response.text) seen.push(`a body where none is documented: ${where}`);
+          for (const name of ['cache-control', 'www-authenticate']) {
+            const listed = Object.keys(documented?.headers ?? {}).some((header) => header.toLowerCase() === name);
+            if (response.headers[name] && name === 'www-authenticate' && !listed) seen.push(`undocumented ${name} header: ${where}`);
+            if (response.headers[name] === 'no-store' && !listed) seen.push(`undocumented ${name} header: ${where}`);
+          }
           expect(response.status === 503 || response.status < 500, `${method} ${url(deviceId)} → ${response.status}`).toBe(true);
         }
       }
     }
     }
     expect(sent).toBeGreaterThanOrEqual(1_000);
-    expect(seen, 'statuses the document does not list').toEqual([]);
+    expect(seen, 'answers the document does not describe').toEqual([]);
   });
 });

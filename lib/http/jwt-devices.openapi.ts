@@ -34,7 +34,7 @@ type Operation = Record<string, unknown>;
 const json = (schema: unknown) => ({ 'application/json': { schema } });
 const error = (description: string) => ({ description, content: json(schemaRef('JwtDevicesError')) });
 const header = (name: string, description: string, required: boolean, schema: unknown = { type: 'string' }) => ({ name, in: 'header', required, description, schema });
-const noStore = { 'Cache-Control': { description: 'Always `no-store`: the body holds tokens.', schema: { type: 'string' } } };
+const noStore = { 'Cache-Control': { description: 'Always `no-store`: answers of this route may hold tokens.', schema: { type: 'string' } } };
 const deviceId = { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
 
 /** Answers every route can give, besides its own. */
@@ -109,9 +109,14 @@ function moduleOperations(security: unknown[], rotation: boolean): Record<string
   });
   const notFound = error('No such device of this user (another user’s devices are never touched).');
   const signedOut = { 204: { description: 'Signed out.' }, 404: error('The app issues plain JWTs: there are no devices.') };
+  /** Login and refresh answer every status with `Cache-Control: no-store`. */
+  const tokenRoute = (operation: Operation & { responses: Record<number, object> }): Operation => ({
+    ...operation,
+    responses: Object.fromEntries(Object.entries(operation.responses).map(([status, response]) => [status, { ...response, headers: noStore }])),
+  });
   return {
     'auth-token': {
-      post: {
+      post: tokenRoute({
         tags,
         security: [],
         operationId: 'jwtDevicesLogin',
@@ -122,28 +127,28 @@ function moduleOperations(security: unknown[], rotation: boolean): Record<string
         ],
         requestBody: { required: true, content: json(schemaRef('JwtDevicesLoginRequest')) },
         responses: {
-          200: { description: 'Logged in. Plain `{token}` when permanentTokenAuth is off.', headers: noStore, content: json(schemaRef('JwtDevicesLoginResponse')) },
+          200: { description: 'Logged in. Plain `{token}` when permanentTokenAuth is off.', content: json(schemaRef('JwtDevicesLoginResponse')) },
           400: error(`Missing or wrong credentials, or a malformed body; no device is created. Or: ${COMMON[400]}`),
           409: error('Newer parallel logins of this user pushed this device out at once (devicesPerUser). Log in again.'),
           415: error('The body is not JSON (form bodies are refused unless the app allows them), or its charset is not supported.'),
           503: error(COMMON[503]),
         },
-      },
+      }),
     },
     'device-refresh-token': {
-      post: {
+      post: tokenRoute({
         tags,
         security: [],
         operationId: 'jwtDevicesRefresh',
         summary: `Trade the permanent token for a fresh JWT${rotation ? ' and a new permanent token' : ''}.`,
         parameters: [header('Permanent-Token', 'The permanent token from login (or from the last rotation).', true)],
         responses: {
-          200: { description: 'A fresh JWT.', headers: noStore, content: json(schemaRef('JwtDevicesRefreshResponse')) },
+          200: { description: 'A fresh JWT.', content: json(schemaRef('JwtDevicesRefreshResponse')) },
           400: error('Permanent-Token missing, unknown, expired (the device is deleted) or reused after rotation (the device is revoked).'),
           415: error('A body was sent with a media type or charset the server does not parse (refresh takes no body).'),
           503: error(COMMON[503]),
         },
-      },
+      }),
     },
     'device-logout': {
       delete: guarded({
