@@ -92,15 +92,7 @@ function failed(group: Group, route: RouteKey): boolean {
  * per-round ratios (both measured in the same round, so slow drift of the machine cancels out).
  */
 export function ratio(group: Group, route: RouteKey, reference: RouteKey, referenceGroup: Group = group): number {
-  const own = group.samples.get(route) ?? [];
-  const ref = referenceGroup.samples.get(reference) ?? [];
-  const ratios: number[] = [];
-  for (let round = 0; round < Math.min(own.length, ref.length); round++) {
-    const a = own[round];
-    const b = ref[round];
-    if (a && b && b.rps > 0) ratios.push(a.rps / b.rps);
-  }
-  return median(ratios);
+  return medianRatio(group, route, reference, referenceGroup, 'rps');
 }
 
 /**
@@ -108,13 +100,18 @@ export function ratio(group: Group, route: RouteKey, reference: RouteKey, refere
  * per-round ratios. Lower is cheaper.
  */
 export function cpuRatio(group: Group, route: RouteKey, reference: RouteKey, referenceGroup: Group = group): number {
+  return medianRatio(group, route, reference, referenceGroup, 'cpuUs');
+}
+
+/** The median over rounds of one measure of `route` over the same measure of `reference`. */
+function medianRatio(group: Group, route: RouteKey, reference: RouteKey, referenceGroup: Group, measure: 'rps' | 'cpuUs'): number {
   const own = group.samples.get(route) ?? [];
   const ref = referenceGroup.samples.get(reference) ?? [];
   const ratios: number[] = [];
   for (let round = 0; round < Math.min(own.length, ref.length); round++) {
     const a = own[round];
     const b = ref[round];
-    if (a && b && b.cpuUs > 0) ratios.push(a.cpuUs / b.cpuUs);
+    if (a && b && b[measure] > 0) ratios.push(a[measure] / b[measure]);
   }
   return median(ratios);
 }
