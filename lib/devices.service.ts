@@ -10,7 +10,7 @@ import { AppUsers } from './jwt-devices.users.js';
 import { DeviceManagement } from './sessions/device-management.js';
 import { describeDevice, type RequestHeaders } from './sessions/device-names.js';
 import { SessionPolicy } from './sessions/session-policy.js';
-import { type ListedDevice, parseDeviceId, MAX_DEVICE_ID } from './store/device-store.js';
+import { isStorableId, type ListedDevice, MAX_DEVICE_ID, parseDeviceId } from './store/device-store.js';
 import { type DeviceJwtClaims, DeviceTokens } from './tokens/device-tokens.js';
 
 /** The device (or, with `permanentTokenAuth: false`, the device-less session) a request authenticated as. */
@@ -159,7 +159,7 @@ export class DevicesService {
    * @returns `undefined` when the device does not exist or has expired.
    */
   async deviceKey(deviceId: number): Promise<KeyObject | undefined> {
-    if (!Number.isSafeInteger(deviceId) || deviceId < 1 || deviceId > MAX_DEVICE_ID) return undefined;
+    if (!isStorableId(deviceId)) return undefined;
     try {
       return (await this.policy.deviceForJwt(deviceId, this.clock.now())).key;
     } catch (error) {

@@ -121,6 +121,17 @@ export class StoreUnavailableError extends JwtDevicesRequestError {
   }
 }
 
+/**
+ * A failure as a log line may show it: the error's class and its code (a driver's `code`, or TypeORM's
+ * `driverError.code`), e.g. `QueryFailedError (ECONNREFUSED)`. Never the message: drivers put
+ * parameters, hosts and credentials there.
+ */
+export function describeFailure(error: unknown): string {
+  const { name, code, driverError } = (error ?? {}) as { name?: unknown; code?: unknown; driverError?: { code?: unknown } };
+  const shown = code ?? driverError?.code;
+  return `${typeof name === 'string' ? name : 'Error'}${typeof shown === 'string' || typeof shown === 'number' ? ` (${shown})` : ''}`;
+}
+
 /** A value as an error message can show it: never throws (bigints, cycles), never longer than 100 characters. */
 export function describeValue(value: unknown): string {
   let text: string;

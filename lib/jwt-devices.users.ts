@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JWT_DEVICES_OPTIONS } from './jwt-devices.constants.js';
-import { JwtDevicesRequestError, StoreUnavailableError } from './jwt-devices.errors.js';
+import { describeFailure, JwtDevicesRequestError, StoreUnavailableError } from './jwt-devices.errors.js';
 
 /**
  * The app's users, as the module calls them (the `users` option). When the app's user store fails
@@ -33,8 +33,7 @@ export class AppUsers {
       return await run();
     } catch (error) {
       if (typeof (error as { getStatus?: unknown } | null)?.getStatus === 'function' || error instanceof JwtDevicesRequestError) throw error;
-      const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
-      this.logger.error(`users.${hook} failed: ${typeof name === 'string' ? name : 'Error'}${typeof code === 'string' || typeof code === 'number' ? ` (${code})` : ''}`);
+      this.logger.error(`users.${hook} failed: ${describeFailure(error)}`);
       throw new StoreUnavailableError('The user store is unavailable; try again in a moment.');
     }
   }

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { type DataSource, type FindOptionsWhere, In, LessThan, type Repository } from 'typeorm';
-import { JwtDevicesError, StoreUnavailableError } from '../jwt-devices.errors.js';
+import { describeFailure, JwtDevicesError, StoreUnavailableError } from '../jwt-devices.errors.js';
 import { type DeviceRecord, deviceEntityFor, MysqlDevice } from './device.entity.js';
 import { DeviceStatements } from './device-statements.js';
 import type { DeviceDeleteFilter, DeviceStore, ListedDevice, NewDevice, StoredDevice } from './device-store.js';
@@ -203,10 +203,7 @@ export class TypeOrmDeviceStore implements DeviceStore {
     try {
       return await operation();
     } catch (error) {
-      const { name, code } = (error ?? {}) as { name?: string; code?: unknown };
-      const driverCode = (error as { driverError?: { code?: unknown } } | undefined)?.driverError?.code;
-      const shown = code ?? driverCode;
-      this.logger.error(`Device store operation failed: ${name ?? 'Error'}${shown ? ` (${String(shown)})` : ''}`);
+      this.logger.error(`Device store operation failed: ${describeFailure(error)}`);
       throw new StoreUnavailableError();
     }
   }
