@@ -30,9 +30,17 @@ export class JwtDevicesBodyPipe implements PipeTransform {
   }
 }
 
-function fieldsOf(dto: BodyDtoClass): string[] {
-  const rules = getMetadataStorage().getTargetValidationMetadatas(dto, '', true, false);
-  return [...new Set(rules.map(({ propertyName }) => propertyName))];
+/** The fields each DTO class declares rules for, read from class-validator's metadata once per class. */
+const FIELDS = new WeakMap<BodyDtoClass, readonly string[]>();
+
+function fieldsOf(dto: BodyDtoClass): readonly string[] {
+  let fields = FIELDS.get(dto);
+  if (fields === undefined) {
+    const rules = getMetadataStorage().getTargetValidationMetadatas(dto, '', true, false);
+    fields = [...new Set(rules.map(({ propertyName }) => propertyName))];
+    FIELDS.set(dto, fields);
+  }
+  return fields;
 }
 
 /** The body's shape message wins (a missing field), then the first rule broken. */
