@@ -72,25 +72,21 @@ export class DeviceKeys {
     this.cache.tokens.set(token, verified);
   }
 
-  /** Forgets devices that are gone, here and (told after) on every other instance. */
-  forget(deviceIds: readonly number[]): void {
-    for (const id of deviceIds) this.cache.revoke(id);
-    this.revocations.publish(deviceIds);
-  }
-
   /**
-   * Runs `remove` (which deletes `deviceIds` from the store) so that every instance forgets them: this
-   * cache is told before the delete, so the next request already misses it, and again once the delete
-   * is done, so a read that began before the row was gone cannot cache it back; the other instances
-   * are told after, for the same reason.
+   * Runs `remove`, which deletes devices from the store and returns the ids it deleted, and makes every
+   * instance forget exactly those: this cache at once (a read that began before the delete cannot cache
+   * a device back: its ticket predates the tombstone), the other instances after. A device that was not
+   * deleted (another user's, say) is not touched anywhere. When `remove` fails part-way, what it deleted
+   * is unknown, so every one of `candidates` is forgotten.
    */
-  async revoking<T>(deviceIds: readonly number[], remove: () => Promise<T>): Promise<T> {
-    for (const id of deviceIds) this.cache.revoke(id);
+  async revoking(candidates: readonly number[], remove: () => Promise<readonly number[]>): Promise<readonly number[]> {
+    let deleted: readonly number[] = candidates;
     try {
-      return await remove();
+      deleted = await remove();
+      return deleted;
     } finally {
-      for (const id of deviceIds) this.cache.revoke(id);
-      this.revocations.publish(deviceIds);
+      for (const id of deleted) this.cache.revoke(id);
+      if (deleted.length > 0) this.revocations.publish(deleted);
     }
   }
 }

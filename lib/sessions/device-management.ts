@@ -44,7 +44,7 @@ export class DeviceManagement {
    * @returns false when the user has no such device (another user's is never touched).
    */
   async revoke(userId: string, deviceId: number, now: number): Promise<boolean> {
-    return isStorableId(deviceId) && this.policy.removeOwned(deviceId, userId, now);
+    return isStorableId(deviceId) && (await this.policy.remove([{ id: deviceId, userId }], { userId }, 'logout', now)) > 0;
   }
 
   /**

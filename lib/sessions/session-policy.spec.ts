@@ -712,10 +712,10 @@ describe('security round 2', () => {
     const keys = new DeviceKeys(options, { publish: (ids) => void published.push([...ids]), subscribe: () => undefined });
     const policy = new SessionPolicy(options, store, keys, new DeviceEvents(options));
     const bobs = await policy.open('bob', PHONE, T0);
-    expect(await policy.removeOwned(bobs.id, 'alice', T0)).toBe(false);
+    expect(await policy.remove([{ id: bobs.id, userId: 'bob' }], { userId: 'alice' }, 'logout', T0)).toBe(0);
     expect(published).toEqual([]);
     expect(keys.get(bobs.id, T0)).toBeDefined();
-    expect(await policy.removeOwned(bobs.id, 'bob', T0)).toBe(true);
+    expect(await policy.remove([{ id: bobs.id, userId: 'bob' }], { userId: 'bob' }, 'logout', T0)).toBe(1);
     expect(published).toEqual([[bobs.id]]);
     expect(keys.get(bobs.id, T0)).toBeUndefined();
   });

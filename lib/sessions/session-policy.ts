@@ -156,20 +156,6 @@ export class SessionPolicy {
     return { user, id: row.id, userId: row.userId, key: cached.key, ...(successor !== undefined && { permanentToken: successor }) };
   }
 
-  /**
-   * Deletes one device of `userId` (a sign-out by id). The device is forgotten here and on other
-   * instances only when it was deleted, so naming someone else's device has no effect at all.
-   * @returns whether it was deleted.
-   */
-  async removeOwned(id: number, userId: string, now: number): Promise<boolean> {
-    const deleted = (await this.store.delete([id], { userId })).length > 0;
-    if (deleted) {
-      this.keys.forget([id]);
-      this.events.emit({ type: 'device.revoked', deviceId: id, userId, at: new Date(now), reason: 'logout' });
-    }
-    return deleted;
-  }
-
   /** Deletes a device whatever its owner (expired, stolen, user gone) and says why. */
   async forget(device: Pick<StoredDevice, 'id' | 'userId'>, reason: DeviceRevokedReason, now: number): Promise<void> {
     await this.remove([device], {}, reason, now);
