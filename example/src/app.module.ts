@@ -6,6 +6,7 @@ import { deviceEntityFor, JWT_DEVICES_MIGRATIONS, type JwtDevicesRouteSetting, J
 import { AppController } from './app.controller.js';
 import type { ExampleConfig } from './config.js';
 import { CreateExampleUsers1764400000001 } from './migrations/1764400000001-create-example-users.js';
+import { PageController } from './page.controller.js';
 import { User } from './users/user.entity.js';
 import { UsersModule } from './users/users.module.js';
 import { UsersService } from './users/users.service.js';
@@ -60,7 +61,7 @@ export class AppModule {
           }),
         }),
       ],
-      controllers: [AppController],
+      controllers: [AppController, PageController],
     };
   }
 }

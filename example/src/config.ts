@@ -24,6 +24,7 @@ export interface ExampleConfig {
     | 'redis'
     | 'deviceCacheSize'
     | 'deviceCacheTtl'
+    | 'cookieTransport'
   >;
 }
 
@@ -54,6 +55,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig 
       redis: env.REDIS_URL ? { url: env.REDIS_URL } : undefined,
       deviceCacheSize: readCount('JWT_DEVICE_CACHE_SIZE', env.JWT_DEVICE_CACHE_SIZE),
       deviceCacheTtl: readDuration(env.JWT_DEVICE_CACHE_TTL),
+      cookieTransport: readCookieTransport(env.JWT_COOKIE_SECURE),
     },
   };
 }
@@ -65,6 +67,16 @@ function readJwtSecret(env: NodeJS.ProcessEnv): string {
     throw new Error('JWT_SECRET is required when NODE_ENV=production: set it to a random string of at least 32 characters.');
   }
   return DEVELOPMENT_JWT_SECRET;
+}
+
+/**
+ * The page at `GET /` signs in with the cookie transport. Its cookie is `Secure` unless
+ * JWT_COOKIE_SECURE=false. Chromium keeps Secure cookies from http://localhost and http://127.0.0.1
+ * (the browser tests check it), so it is needed only for plain http to another host (a phone on the
+ * LAN, say) or a browser that refuses Secure cookies over http://localhost.
+ */
+function readCookieTransport(secure: string | undefined): JwtDevicesModuleOptions['cookieTransport'] {
+  return readBoolean('JWT_COOKIE_SECURE', secure) === false ? { secure: false } : true;
 }
 
 function readHttpAdapter(value: string | undefined): 'express' | 'fastify' {

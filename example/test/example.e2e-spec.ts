@@ -71,6 +71,7 @@ describe('example app (in process)', () => {
       REDIS_URL: 'redis://cache:6379',
       JWT_DEVICE_CACHE_SIZE: '500',
       JWT_DEVICE_CACHE_TTL: '2s',
+      JWT_COOKIE_SECURE: 'false',
     });
     expect(config).toMatchObject({ port: 4123, httpAdapter: 'fastify', jwtSecretIsDefault: false });
     expect(config.database).toEqual({ type: 'postgres', url: 'postgres://u@db:5432/app' });
@@ -86,6 +87,7 @@ describe('example app (in process)', () => {
       redis: { url: 'redis://cache:6379' },
       deviceCacheSize: 500,
       deviceCacheTtl: '2s',
+      cookieTransport: { secure: false },
     });
     // `0` turns the device cache off; a bad value is refused before the app starts.
     expect(readConfig({ JWT_DEVICE_CACHE_SIZE: '0', JWT_DEVICE_CACHE_TTL: '0' }).settings).toMatchObject({ deviceCacheSize: 0, deviceCacheTtl: 0 });
@@ -93,9 +95,12 @@ describe('example app (in process)', () => {
     expect(readConfig({ DATABASE_URL: 'sqlite:/srv/app.sqlite' }).database).toEqual({ type: 'better-sqlite3', database: '/srv/app.sqlite', enableWAL: true });
     expect(readConfig({ DATABASE_URL: 'mariadb://root@db/app' }).database).toEqual({ type: 'mariadb', url: 'mysql://root@db/app', timezone: 'Z' });
     expect(readConfig({ DATABASE_URL: 'sqlite::memory:' }).database).toEqual({ type: 'better-sqlite3', database: ':memory:' });
-    expect(readConfig({}).settings).toEqual(
-      Object.fromEntries(Object.keys(config.settings).map((key) => [key, undefined])),
-    );
+    // Unset: the module's defaults, and the cookie transport on (Secure) for the page at GET /.
+    expect(readConfig({}).settings).toEqual({
+      ...Object.fromEntries(Object.keys(config.settings).map((key) => [key, undefined])),
+      cookieTransport: true,
+    });
+    expect(() => readConfig({ JWT_COOKIE_SECURE: 'maybe' })).toThrow(/JWT_COOKIE_SECURE/);
   });
 
   it('refuses a bad setting at start-up, naming it', async () => {

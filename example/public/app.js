@@ -1,0 +1,145 @@
+// The example app's device manager page. It signs in with the module's cookie transport: the
+// permanent token lives in an httpOnly cookie that no script can read, and the short JWT lives only
+// in the `jwt` variable below: nothing goes to localStorage or sessionStorage. Device names come from
+// request headers, so they are written with textContent, never parsed as HTML.
+
+/** Asks the module for the cookie transport (and is the custom header that cross-site forms cannot send). */
+const TRANSPORT = { 'Permanent-Token-Transport': 'cookie' };
+/** Renew this long before the JWT expires, or at 80% of its lifetime when that is shorter. */
+const RENEW_AHEAD_MS = 30_000;
+
+let jwt = null;
+let deviceId = null;
+let renewal;
+
+const byId = (id) => document.getElementById(id);
+const signInForm = byId('sign-in');
+const session = byId('session');
+const list = byId('devices');
+const message = byId('message');
+
+/** A request to the app; `jwt` adds the Authorization header. Returns the response, whatever its status. */
+function send(method, path, { body, auth = true, headers: extra = {} } = {}) {
+  const headers = { ...TRANSPORT, ...extra };
+  if (auth) headers.Authorization = `Bearer ${jwt}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  return fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
+/** An authenticated request; a 401 (expired JWT, e.g. after the computer slept) renews once and retries. */
+async function call(method, path, options = {}) {
+  let response = await send(method, path, options);
+  if (response.status === 401 && (await renew())) response = await send(method, path, options);
+  if (response.status === 401) return signedOut('Your session on this device has ended. Please sign in again.');
+  if (!response.ok) throw new Error(await describe(response));
+  return response.status === 204 ? null : response.json();
+}
+
+async function describe(response) {
+  const body = await response.json().catch(() => ({}));
+  return `${response.status}: ${[body.message].flat().join(' ') || response.statusText}`;
+}
+
+/** Trades the cookie for a fresh JWT. False when the cookie is missing, revoked or expired (the server then clears it). */
+async function renew() {
+  const response = await send('POST', '/device-refresh-token/', { auth: false });
+  if (!response.ok) return false;
+  accept((await response.json()).token);
+  return true;
+}
+
+/** Keeps a new JWT in memory and schedules its renewal from its own lifetime (`exp - iat`), not the local clock. */
+function accept(token) {
+  const claims = JSON.parse(atob(token.split('.')[1].replaceAll('-', '+').replaceAll('_', '/')));
+  jwt = token;
+  deviceId = claims.device_id;
+  const lifetime = (claims.exp - claims.iat) * 1000;
+  clearTimeout(renewal);
+  renewal = setTimeout(renewOrSignOut, lifetime - Math.min(RENEW_AHEAD_MS, lifetime * 0.2));
+}
+
+async function renewOrSignOut() {
+  try {
+    if (!(await renew())) signedOut('Your session on this device has ended. Please sign in again.');
+  } catch {
+    message.textContent = 'Could not reach the server; trying again in 10 seconds.';
+    renewal = setTimeout(renewOrSignOut, 10_000);
+  }
+}
+
+function signedOut(text = '') {
+  jwt = null;
+  deviceId = null;
+  clearTimeout(renewal);
+  list.replaceChildren();
+  session.hidden = true;
+  signInForm.hidden = false;
+  message.textContent = text;
+  return null;
+}
+
+async function showDevices() {
+  const devices = await call('GET', '/devices/');
+  if (!devices) return;
+  list.replaceChildren(...devices.map(deviceItem));
+  signInForm.hidden = true;
+  session.hidden = false;
+}
+
+function deviceItem(device) {
+  const item = byId('device').content.firstElementChild.cloneNode(true);
+  const rename = item.querySelector('.rename');
+  item.querySelector('.name').textContent = device.name || 'Unnamed device';
+  item.querySelector('.seen').textContent = `Last seen ${new Date(device.last_request_datetime).toLocaleString()}`;
+  if (device.current) item.querySelector('.sign-out').remove();
+  else item.querySelector('.current').remove();
+  item.querySelector('.sign-out')?.addEventListener('click', () => act(() => call('DELETE', `/devices/${device.id}/`)));
+  item.querySelector('.start-rename').addEventListener('click', () => {
+    rename.hidden = false;
+    rename.elements.name.value = device.name;
+    rename.elements.name.focus();
+  });
+  item.querySelector('.cancel').addEventListener('click', () => { rename.hidden = true; });
+  rename.addEventListener('submit', (event) => {
+    event.preventDefault();
+    act(() => call('PATCH', `/devices/${device.id}/`, { body: { name: rename.elements.name.value } }));
+  });
+  return item;
+}
+
+/** Runs a device action, then shows the list again; a failure is shown in the alert region. */
+async function act(action) {
+  message.textContent = '';
+  try {
+    await action();
+    if (jwt) await showDevices();
+  } catch (error) {
+    message.textContent = error.message;
+  }
+}
+
+signInForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  act(async () => {
+    const { username, password } = signInForm.elements;
+    const response = await send('POST', '/auth-token/', { auth: false, body: { username: username.value, password: password.value } });
+    if (!response.ok) throw new Error(response.status === 400 ? 'Wrong username or password.' : await describe(response));
+    accept((await response.json()).token);
+    signInForm.reset();
+  });
+});
+
+byId('sign-out-others').addEventListener('click', () => act(() => call('DELETE', '/devices/others/')));
+
+// Logging out deletes this device on the server, which also clears its cookie, and forgets the JWT here.
+byId('log-out').addEventListener('click', () =>
+  act(async () => {
+    await call('DELETE', '/device-logout/', { headers: { 'Device-Id': deviceId } });
+    signedOut();
+  }),
+);
+
+// On load (and so on reload) the cookie, if this browser has one, signs the page in again.
+act(async () => {
+  if (!(await renew())) signedOut();
+});
