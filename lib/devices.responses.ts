@@ -19,7 +19,15 @@ export class PlainLoginResponse {
   token!: string;
 }
 
-/** Body of `POST /auth-token/`. */
+/** Body of a login that asked for the cookie transport: the permanent token is in an `HttpOnly` cookie, not here. */
+export class CookieLoginResponse {
+  /** The short JWT, signed with the device's key. Keep it in memory only. */
+  token!: string;
+  /** The new device's id. */
+  device_id!: number;
+}
+
+/** What `DevicesService.login()` and `issue()` answer (the route answers {@link CookieLoginResponse} to cookie clients). */
 export type LoginResponse = DeviceLoginResponse | PlainLoginResponse;
 
 /** Body of `POST /device-refresh-token/`. */

@@ -6,8 +6,9 @@ export {
   type RevokedDevices,
 } from './cache/device-revocations.js';
 export { type Authenticated, type AuthenticatedDevice, DevicesService, type Refreshed, type UserId } from './devices.service.js';
-export { DeviceLoginResponse, DeviceView, type LoginResponse, PlainLoginResponse, RefreshResponse } from './devices.responses.js';
+export { CookieLoginResponse, DeviceLoginResponse, DeviceView, type LoginResponse, PlainLoginResponse, RefreshResponse } from './devices.responses.js';
 export { type Duration, parseDuration } from './duration.js';
+export { CookieTransport, crossSiteRefusal } from './http/cookie-transport.js';
 export { DeviceJwtStrategy, type StrategyRequest } from './http/device-jwt.strategy.js';
 export { DevicesController } from './http/devices.controller.js';
 export { LoginDto, MAX_CREDENTIAL_LENGTH } from './http/dto/login.dto.js';

@@ -17,6 +17,9 @@ export const PUBLIC_ROUTE_METADATA = 'jwt-devices:public';
 /** Header that carries the permanent token (compared case-insensitively, as all HTTP header names). */
 export const PERMANENT_TOKEN_HEADER = 'permanent-token';
 
+/** Header a browser client sends (`Permanent-Token-Transport: cookie`) to keep its permanent token in an httpOnly cookie. */
+export const TOKEN_TRANSPORT_HEADER = 'permanent-token-transport';
+
 /** Header that names the device to log out on `DELETE /device-logout/`. */
 export const DEVICE_ID_HEADER = 'device-id';
 

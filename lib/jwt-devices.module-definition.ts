@@ -9,6 +9,7 @@ import { DevicesService } from './devices.service.js';
 import { DeviceJwtStrategy } from './http/device-jwt.strategy.js';
 import { devicesControllerFor } from './http/devices-controller.factory.js';
 import { JwtDevicesGuard } from './http/jwt-devices.guard.js';
+import { CookieTransport } from './http/cookie-transport.js';
 import { PermanentTokenGuard } from './http/permanent-token.guard.js';
 import { PermanentTokenStrategy } from './http/permanent-token.strategy.js';
 import { JwtDevicesRoutes } from './http/jwt-devices.routes.js';
@@ -65,6 +66,7 @@ const EXPORTED = [
   PermanentTokenGuard,
   PermittedHeadersGuard,
   JwtDevicesRoutes,
+  CookieTransport,
 ];
 
 /** What every registration form adds to the generated module, shaped by the static extras. */

@@ -2,8 +2,10 @@ import { parseDuration } from './duration.js';
 import { describeValue, JwtDevicesOptionsError } from './jwt-devices.errors.js';
 import {
   JWT_DEVICES_DEFAULTS,
+  type JwtDevicesCookieOptions,
   type JwtDevicesModuleOptions,
   type JwtDevicesRedisOptions,
+  type ResolvedCookieOptions,
   type ResolvedJwtDevicesOptions,
 } from './jwt-devices.options.js';
 import type { JwtDevicesUsers } from './jwt-devices.users.js';
@@ -83,9 +85,48 @@ export function resolveJwtDevicesOptions(raw: JwtDevicesModuleOptions): Resolved
     redis: resolveRedis(options.redis),
     permittedHeadersGuard: options.permittedHeadersGuard,
     allowFormLogin: options.allowFormLogin,
+    cookieTransport: resolveCookieTransport(options.cookieTransport),
     publicRouteMetadata: resolvePublicRouteMetadata(options.publicRouteMetadata),
     store: resolveStore(options.store),
   });
+}
+
+/** A cookie name is an RFC 6265 token; keep to the characters every framework and proxy agrees on. */
+const COOKIE_NAME = /^[A-Za-z0-9_.-]{1,64}$|^__(?:Secure|Host)-[A-Za-z0-9_.-]{1,56}$/;
+
+function resolveCookieTransport(setting: boolean | JwtDevicesCookieOptions): ResolvedCookieOptions | null {
+  if (setting === false) return null;
+  const cookie = setting === true ? {} : setting;
+  if (!cookie || typeof cookie !== 'object') {
+    throw new JwtDevicesOptionsError('cookieTransport', `must be true, false or { name?, sameSite?, secure?, trustedOrigins? }; got ${describeValue(setting)}.`);
+  }
+  const secure = cookie.secure ?? true;
+  if (typeof secure !== 'boolean') throw new JwtDevicesOptionsError('cookieTransport.secure', `must be true or false; got ${describeValue(secure)}.`);
+  const name = cookie.name ?? (secure ? '__Secure-jwt-devices-permanent' : 'jwt-devices-permanent');
+  if (typeof name !== 'string' || !COOKIE_NAME.test(name) || (name.startsWith('__') && !secure)) {
+    throw new JwtDevicesOptionsError('cookieTransport.name', `must be a cookie name of letters, digits, '_', '.' and '-' (a __Secure- or __Host- prefix needs secure: true); got ${describeValue(name)}.`);
+  }
+  const sameSite = cookie.sameSite ?? 'strict';
+  if (sameSite !== 'strict' && sameSite !== 'lax') {
+    throw new JwtDevicesOptionsError('cookieTransport.sameSite', `must be 'strict' or 'lax'; got ${describeValue(sameSite)}.`);
+  }
+  const origins = cookie.trustedOrigins ?? [];
+  if (!Array.isArray(origins)) throw new JwtDevicesOptionsError('cookieTransport.trustedOrigins', 'must be an array of origins such as "https://app.example.com".');
+  const trustedOrigins = new Set(origins.map((origin) => serializedOrigin(origin)));
+  return Object.freeze({ name, sameSite: sameSite === 'strict' ? 'Strict' : 'Lax', secure, trustedOrigins });
+}
+
+function serializedOrigin(origin: unknown): string {
+  let url: URL | undefined;
+  try {
+    url = typeof origin === 'string' ? new URL(origin) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== String(origin).replace(/\/$/, '')) {
+    throw new JwtDevicesOptionsError('cookieTransport.trustedOrigins', `must list origins such as "https://app.example.com" (scheme, host and port only); got ${describeValue(origin)}.`);
+  }
+  return url.origin;
 }
 
 function resolvePublicRouteMetadata(key: unknown): string | symbol | null {

@@ -14,6 +14,32 @@ export interface JwtDevicesRedisOptions {
   channel?: string;
 }
 
+/** Settings of the `cookieTransport` option: how browsers get the permanent token in an httpOnly cookie. */
+export interface JwtDevicesCookieOptions {
+  /**
+   * The cookie's name.
+   * @default '__Secure-jwt-devices-permanent' with `secure`, else 'jwt-devices-permanent'
+   */
+  name?: string;
+  /**
+   * `SameSite`: `'strict'` (the browser never sends the cookie from another site) or `'lax'`.
+   * @default 'strict'
+   */
+  sameSite?: 'strict' | 'lax';
+  /**
+   * `Secure`: the browser sends the cookie over HTTPS only. Turn it off only for plain-HTTP development;
+   * browsers also accept Secure cookies from `http://localhost` and `http://127.0.0.1`.
+   * @default true
+   */
+  secure?: boolean;
+  /**
+   * Origins besides the request's own (its `Host`) whose pages may use the cookie, e.g.
+   * `['https://app.example.com']` for a single-page app served from another origin of the same site.
+   * @default []
+   */
+  trustedOrigins?: string[];
+}
+
 /** Options of `JwtDevicesModule.forRoot()` / `forRootAsync()`. */
 export interface JwtDevicesModuleOptions {
   /**
@@ -131,6 +157,15 @@ export interface JwtDevicesModuleOptions {
   allowFormLogin?: boolean;
 
   /**
+   * Offer browsers the permanent token in an `HttpOnly` cookie instead of the response body, so no
+   * script on the page can read it. A client asks per request with the header
+   * `Permanent-Token-Transport: cookie` on login, refresh and sign-out; other clients see no change.
+   * Cookie requests from other sites are refused (403). See README, "Browsers".
+   * @default false
+   */
+  cookieTransport?: boolean | JwtDevicesCookieOptions;
+
+  /**
    * The metadata key of the app's own "public route" decorator (e.g. `'isPublic'`, as in Nest's docs),
    * honoured by `JwtDevicesGuard` beside the module's `@Public()`.
    * @default null
@@ -169,8 +204,19 @@ export interface ResolvedJwtDevicesOptions {
   readonly redis: Readonly<JwtDevicesRedisOptions> | null;
   readonly permittedHeadersGuard: boolean;
   readonly allowFormLogin: boolean;
+  /** `null` when off. */
+  readonly cookieTransport: ResolvedCookieOptions | null;
   readonly publicRouteMetadata: string | symbol | null;
   readonly store: DeviceStore | null;
+}
+
+/** The `cookieTransport` option as the module uses it. */
+export interface ResolvedCookieOptions {
+  readonly name: string;
+  readonly sameSite: 'Strict' | 'Lax';
+  readonly secure: boolean;
+  /** Serialized origins (`https://app.example.com`, no path). */
+  readonly trustedOrigins: ReadonlySet<string>;
 }
 
 /** Defaults of every optional setting, as documented on {@link JwtDevicesModuleOptions}. */
@@ -188,6 +234,7 @@ export const JWT_DEVICES_DEFAULTS = Object.freeze({
   redis: null,
   permittedHeadersGuard: true,
   allowFormLogin: false,
+  cookieTransport: false,
   publicRouteMetadata: null,
   store: null,
 } as const satisfies Partial<JwtDevicesModuleOptions>);

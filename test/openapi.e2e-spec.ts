@@ -94,6 +94,27 @@ describe('OpenAPI document (with @nestjs/swagger)', () => {
     expect(doc.components.schemas.JwtDevicesRefreshResponse!.required).toEqual(['token', 'permanent_token']);
   });
 
+  it('documents the cookie transport when given the cookie name, and only then', async () => {
+    const doc = await document({ cookieName: 'jwt-devices-permanent' });
+    const params = (path: string, method: string) =>
+      Object.fromEntries((doc.paths[path]![method]!.parameters ?? []).map((p) => [`${p.in}:${p.name}`, p.required]));
+    expect(params('/device-refresh-token/', 'post')).toEqual({
+      'header:Permanent-Token': false,
+      'header:Permanent-Token-Transport': false,
+      'cookie:jwt-devices-permanent': false,
+    });
+    for (const [path, method] of [['/auth-token/', 'post'], ['/device-logout/', 'delete'], ['/devices/', 'delete'], ['/devices/{id}/', 'delete']] as const) {
+      expect(params(path, method)['header:Permanent-Token-Transport'], `${method} ${path}`).toBe(false);
+      expect(Object.keys(doc.paths[path]![method]!.responses), `${method} ${path}`).toContain('403');
+    }
+    const success = doc.paths['/auth-token/']!.post!.responses['200'] as { headers: Record<string, unknown> };
+    expect(Object.keys(success.headers).sort()).toEqual(['Cache-Control', 'Set-Cookie']);
+    // Without the option nothing of it appears (the CONTRACT table above has no 403).
+    await t?.close();
+    const plain = await document();
+    expect(JSON.stringify(plain)).not.toContain('Permanent-Token-Transport');
+  });
+
   it('is optional: no file of the module imports @nestjs/swagger', () => {
     const lib = join(import.meta.dirname, '..', 'lib');
     const sources = readdirSync(lib, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts'));

@@ -36,8 +36,8 @@ export function devicesControllerFor(
 
   if (customFields) {
     const dto = loginDtoFor(fields);
-    handlerOf(prototype, 'login', function (this: DevicesController, request: unknown, body: Record<string, string>) {
-      return base.login!.call(this, request, { username: body[fields.username], password: body[fields.password] });
+    handlerOf(prototype, 'login', function (this: DevicesController, request: unknown, body: Record<string, string>, response: unknown) {
+      return base.login!.call(this, request, { username: body[fields.username], password: body[fields.password] }, response);
     });
     const paramTypes = Reflect.getMetadata('design:paramtypes', DevicesController.prototype, 'login') as unknown[];
     Reflect.defineMetadata('design:paramtypes', paramTypes.map((type) => (type === LoginDto ? dto : type)), prototype, 'login');

@@ -12,14 +12,16 @@ import {
   Patch,
   Post,
   Req,
+  Res,
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
 import { type AuthenticatedDevice, DevicesService } from '../devices.service.js';
-import type { DeviceView, LoginResponse, RefreshResponse } from '../devices.responses.js';
+import type { CookieLoginResponse, DeviceView, LoginResponse, RefreshResponse } from '../devices.responses.js';
 import { DEVICE_ID_HEADER, REQUEST_REFRESH_PROPERTY } from '../jwt-devices.constants.js';
 import { DeviceNotFoundError, NoDevicesError } from '../jwt-devices.errors.js';
 import type { RequestHeaders } from '../sessions/device-names.js';
+import { CookieTransport } from './cookie-transport.js';
 import { LoginDto } from './dto/login.dto.js';
 import { RenameDeviceDto } from './dto/rename-device.dto.js';
 import { AllowPermanentToken, CurrentDevice, Public } from './jwt-devices.decorators.js';
@@ -48,11 +50,15 @@ const RequestHeader = createParamDecorator(
 @Controller()
 @UseInterceptors(JwtDevicesErrorsInterceptor)
 export class DevicesController {
-  constructor(private readonly devices: DevicesService) {}
+  constructor(
+    private readonly devices: DevicesService,
+    private readonly cookies: CookieTransport,
+  ) {}
 
   /**
    * Log in: `{username, password}` → `{token, permanent_token, device_id}` (or `{token}` in plain mode).
-   * JSON only unless `allowFormLogin`, so no other site can post a login form for a visitor.
+   * JSON only unless `allowFormLogin`, so no other site can post a login form for a visitor. A browser
+   * that sends `Permanent-Token-Transport: cookie` gets the permanent token in an httpOnly cookie instead.
    */
   @Post('auth-token')
   @HttpCode(HttpStatus.OK)
@@ -60,11 +66,19 @@ export class DevicesController {
   @UseGuards(JsonLoginGuard)
   @Header('Cache-Control', 'no-store')
   @Header('Pragma', 'no-cache')
-  login(@Req() request: { headers: RequestHeaders }, @Body(JwtDevicesBodyPipe) credentials: LoginDto): Promise<LoginResponse> {
-    return this.devices.login(credentials, request);
+  async login(
+    @Req() request: { headers: RequestHeaders },
+    @Body(JwtDevicesBodyPipe) credentials: LoginDto,
+    @Res({ passthrough: true }) response: object,
+  ): Promise<LoginResponse | CookieLoginResponse> {
+    const inCookie = this.cookies.requested(request.headers);
+    const answer = await this.devices.login(credentials, request);
+    if (!inCookie || !('permanent_token' in answer)) return answer;
+    this.cookies.set(response, answer.permanent_token);
+    return { token: answer.token, device_id: answer.device_id };
   }
 
-  /** Trade the `Permanent-Token` header for a fresh JWT. */
+  /** Trade the `Permanent-Token` header (or a browser's cookie) for a fresh JWT. */
   @Post('device-refresh-token')
   @HttpCode(HttpStatus.OK)
   @Public()
@@ -80,8 +94,13 @@ export class DevicesController {
   @Delete('device-logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   @UseGuards(JwtDevicesGuard)
-  async logout(@CurrentDevice() caller: AuthenticatedDevice, @RequestHeader(DEVICE_ID_HEADER, DEVICE_ID_FROM_HEADER) deviceId: number): Promise<void> {
-    if (!(await this.devices.revoke(caller.userId, deviceId))) throw new DeviceNotFoundError();
+  async logout(
+    @CurrentDevice() caller: AuthenticatedDevice,
+    @RequestHeader(DEVICE_ID_HEADER, DEVICE_ID_FROM_HEADER) deviceId: number,
+    @Req() request: { headers: RequestHeaders },
+    @Res({ passthrough: true }) response: object,
+  ): Promise<void> {
+    await this.revoke(caller, deviceId, request, response);
   }
 
   /** The caller's devices, oldest first. */
@@ -104,9 +123,15 @@ export class DevicesController {
   @Delete('devices')
   @HttpCode(HttpStatus.NO_CONTENT)
   @UseGuards(JwtDevicesGuard)
-  async removeAll(@CurrentDevice() caller: AuthenticatedDevice): Promise<void> {
+  async removeAll(
+    @CurrentDevice() caller: AuthenticatedDevice,
+    @Req() request: { headers: RequestHeaders },
+    @Res({ passthrough: true }) response: object,
+  ): Promise<void> {
+    const inCookie = this.cookies.requested(request.headers);
     if (caller.id === null) throw new NoDevicesError();
     await this.devices.revokeAllForUser(caller.userId);
+    if (inCookie) this.cookies.clear(response);
   }
 
   /** Rename one of the caller's devices: `{"name": "…"}` → the device. */
@@ -126,7 +151,19 @@ export class DevicesController {
   @Delete('devices/:id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @UseGuards(JwtDevicesGuard)
-  async remove(@CurrentDevice() caller: AuthenticatedDevice, @Param('id', DEVICE_ID) deviceId: number): Promise<void> {
+  async remove(
+    @CurrentDevice() caller: AuthenticatedDevice,
+    @Param('id', DEVICE_ID) deviceId: number,
+    @Req() request: { headers: RequestHeaders },
+    @Res({ passthrough: true }) response: object,
+  ): Promise<void> {
+    await this.revoke(caller, deviceId, request, response);
+  }
+
+  /** Logs out one of the caller's devices; a browser logging out its own device also loses its cookie. */
+  private async revoke(caller: AuthenticatedDevice, deviceId: number, request: { headers: RequestHeaders }, response: object): Promise<void> {
+    const inCookie = this.cookies.requested(request.headers);
     if (!(await this.devices.revoke(caller.userId, deviceId))) throw new DeviceNotFoundError();
+    if (inCookie && deviceId === caller.id) this.cookies.clear(response);
   }
 }

@@ -27,6 +27,12 @@ export interface JwtDevicesOpenApiOptions {
   loginFields?: { username?: string; password?: string };
   /** Name of the security scheme added for the device JWT. @default 'jwtDevices' */
   securityScheme?: string;
+  /**
+   * The cookie's name, when the app turns the `cookieTransport` option on: documents the
+   * `Permanent-Token-Transport` header, the cookie, `Set-Cookie` and the 403 of cross-site requests.
+   * @default undefined (no cookie transport)
+   */
+  cookieName?: string;
 }
 
 type Operation = Record<string, unknown>;
@@ -56,7 +62,7 @@ const COMMON = {
  */
 export function addJwtDevicesToOpenApi<T extends OpenApiDocumentLike>(document: T, options: JwtDevicesOpenApiOptions = {}): T {
   const scheme = options.securityScheme ?? 'jwtDevices';
-  const operations = moduleOperations([{ [scheme]: [] }], Boolean(options.rotation));
+  const operations = withCookieTransport(moduleOperations([{ [scheme]: [] }], Boolean(options.rotation)), options.cookieName);
   const paths = document.paths as Record<string, Record<string, unknown>>;
   const prefix = options.path !== undefined ? `/${options.path.replace(/^\/+|\/+$/g, '')}`.replace(/^\/$/, '') : findPrefix(paths, Object.keys(operations));
   for (const [route, item] of Object.entries(operations)) {
@@ -92,6 +98,34 @@ function findPrefix(paths: Record<string, unknown>, routes: string[]): string {
     }
   }
   return [...votes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
+}
+
+const TRANSPORT = header('Permanent-Token-Transport', 'Browsers: `cookie` keeps the permanent token in an HttpOnly cookie, never in the body.', false, {
+  type: 'string',
+  enum: ['cookie'],
+});
+const CROSS_SITE = error('A request that asks for the cookie transport came from another site or origin (CSRF defence); nothing changed.');
+const SET_COOKIE = { description: 'With `Permanent-Token-Transport: cookie`: sets, renews or clears the permanent-token cookie.', schema: { type: 'string' } };
+
+/** The cookie transport's header, cookie, `Set-Cookie` and 403 on the routes it touches (`cookieName` given). */
+function withCookieTransport(operations: Record<string, Record<string, Operation>>, cookieName: string | undefined): Record<string, Record<string, Operation>> {
+  if (cookieName === undefined) return operations;
+  const touched = { 'auth-token': 'post', 'device-refresh-token': 'post', 'device-logout': 'delete', devices: 'delete', 'devices/{id}': 'delete' };
+  for (const [route, method] of Object.entries(touched)) {
+    const operation = operations[route]![method] as { parameters?: Array<{ name: string; required?: boolean }>; responses: Record<number, { headers?: object; description?: string }> };
+    operation.parameters = [...(operation.parameters ?? []), TRANSPORT];
+    operation.responses[403] = CROSS_SITE;
+    for (const status of [200, 204, 400]) {
+      const answer = operation.responses[status];
+      if (answer) operation.responses[status] = { ...answer, headers: { ...answer.headers, 'Set-Cookie': SET_COOKIE } };
+    }
+  }
+  const refresh = operations['device-refresh-token']!.post as { parameters: Array<Record<string, unknown>> };
+  refresh.parameters = [
+    ...refresh.parameters.map((parameter) => (parameter.name === 'Permanent-Token' ? { ...parameter, required: false, description: 'Header clients: the permanent token. Browsers send the cookie instead.' } : parameter)),
+    { name: cookieName, in: 'cookie', required: false, description: 'Browsers: the permanent token, read only with `Permanent-Token-Transport: cookie` and no Permanent-Token header.', schema: { type: 'string' } },
+  ];
+  return operations;
 }
 
 /** The full operations, keyed by route (relative, no slashes) and method. */

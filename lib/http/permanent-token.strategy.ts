@@ -21,11 +21,11 @@ export class PermanentTokenStrategy extends PassportStrategy(Strategy, PERMANENT
   }
 
   /**
-   * Checks the header's token, slides (or rotates) it, and signs a fresh JWT.
+   * Checks the token (by default the header's), slides (or rotates) it, and signs a fresh JWT.
    * @throws InvalidPermanentTokenError (or `PermanentTokenReusedError`); StoreUnavailableError.
    */
-  async authenticateRequest(request: StrategyRequest): Promise<Refreshed> {
-    const refreshed = await this.devices.refresh(singleHeader(request.headers, PERMANENT_TOKEN_HEADER));
+  async authenticateRequest(request: StrategyRequest, permanentToken = singleHeader(request.headers, PERMANENT_TOKEN_HEADER)): Promise<Refreshed> {
+    const refreshed = await this.devices.refresh(permanentToken);
     request[REQUEST_DEVICE_PROPERTY] = refreshed.device;
     request[REQUEST_REFRESH_PROPERTY] = refreshed.response;
     return refreshed;
