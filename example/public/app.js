@@ -48,11 +48,18 @@ async function renew() {
   return true;
 }
 
+/** The JWT's payload: base64url-encoded UTF-8 JSON. */
+function claimsOf(token) {
+  const bytes = Uint8Array.from(atob(token.split('.')[1].replaceAll('-', '+').replaceAll('_', '/')), (c) => c.charCodeAt(0));
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
 /** Keeps a new JWT in memory and schedules its renewal from its own lifetime (`exp - iat`), not the local clock. */
 function accept(token) {
-  const claims = JSON.parse(atob(token.split('.')[1].replaceAll('-', '+').replaceAll('_', '/')));
+  const claims = claimsOf(token);
   jwt = token;
   deviceId = claims.device_id;
+  byId('who').textContent = `Signed in as ${claims.username}.`;
   const lifetime = (claims.exp - claims.iat) * 1000;
   clearTimeout(renewal);
   renewal = setTimeout(renewOrSignOut, lifetime - Math.min(RENEW_AHEAD_MS, lifetime * 0.2));

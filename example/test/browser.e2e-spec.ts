@@ -85,6 +85,7 @@ describe.skipIf(browserMissing())('the device manager page in Chromium', () => {
     // No inline script or style runs on the page: only this origin's own files.
     expect((await page.request.get(origin)).headers()['content-security-policy']).toMatch(/^default-src 'none'; script-src 'self';/);
     const login = await signIn(page);
+    expect(await page.getByText('Signed in as alice.').isVisible()).toBe(true);
     expect(await devices(page).count()).toBe(1);
     expect(await thisDevice(page).getByRole('button', { name: 'Sign out', exact: true }).count()).toBe(0);
 
