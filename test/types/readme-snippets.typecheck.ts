@@ -3,7 +3,7 @@
  * run: a snippet that stops compiling against the package's types fails the build. (They run for real
  * in test/nest-native.e2e-spec.ts and test/app-policies.e2e-spec.ts.)
  */
-import { Controller, Get, Injectable, Module, Req, UseGuards } from '@nestjs/common';
+import { Controller, Get, type INestApplication, Injectable, Module, Req, UseGuards } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { Throttle, ThrottlerGuard } from '@nestjs/throttler';
@@ -95,4 +95,18 @@ export class ProfileController {
     await this.devices.revokeAllForUser(user.id);
     return body;
   }
+}
+
+// Browsers: the cookie transport, and a single-page app on another origin of the same site.
+export const browserOptions = JwtDevicesModule.forRoot({
+  jwtSecret: process.env.JWT_SECRET!,
+  users: new UsersService(),
+  cookieTransport: { trustedOrigins: ['https://app.example.com'] },
+});
+export function openCorsToTheApp(app: INestApplication): void {
+  app.enableCors({
+    origin: 'https://app.example.com',
+    credentials: true,
+    allowedHeaders: ['Content-Type', 'Authorization', 'Permanent-Token-Transport', 'Device-Id'],
+  });
 }
