@@ -101,7 +101,8 @@ export function crossSiteRefusal(headers: RequestHeaders | undefined, trustedOri
   if (site !== undefined && site !== 'same-origin' && site !== 'none') {
     return 'Cross-site requests may not use the permanent-token cookie.';
   }
-  if (origin !== undefined && !sameHost(origin, singleHeader(headers, 'host'))) {
+  // HTTP/2 requests carry their authority in `:authority`; Node's HTTP/2 layer (Fastify's `http2: true`) gives no `host`.
+  if (origin !== undefined && !sameHost(origin, singleHeader(headers, 'host') ?? singleHeader(headers, ':authority'))) {
     return 'Requests from other origins may not use the permanent-token cookie.';
   }
   return undefined;
