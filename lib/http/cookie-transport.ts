@@ -81,7 +81,8 @@ export class CookieTransport {
     const path = this.routes.url('device-refresh-token').replace(/\/$/, '');
     const attributes = [`${cookie.name}=${value}`, `Path=${path}`, `Max-Age=${maxAge}`, 'HttpOnly', `SameSite=${cookie.sameSite}`];
     if (cookie.secure) attributes.push('Secure');
-    this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', attributes.join('; '));
+    // Appended: a cookie the app set earlier in this request (a middleware's, an interceptor's) must survive.
+    this.adapterHost.httpAdapter.appendHeader(response, 'Set-Cookie', attributes.join('; '));
   }
 }
 
