@@ -95,7 +95,8 @@ export class CookieTransport {
 export function crossSiteRefusal(headers: RequestHeaders | undefined, trustedOrigins: ReadonlySet<string>): string | undefined {
   const site = headers?.['sec-fetch-site'];
   const origin = headers?.['origin'];
-  if ((site !== undefined && typeof site !== 'string') || (origin !== undefined && typeof origin !== 'string')) {
+  // Node joins a repeated header into one "a, b" string; no valid value of either holds a comma.
+  if ((site !== undefined && (typeof site !== 'string' || site.includes(','))) || (origin !== undefined && (typeof origin !== 'string' || origin.includes(',')))) {
     return 'Send Sec-Fetch-Site and Origin at most once.';
   }
   if (origin !== undefined && trustedOrigins.has(origin)) return undefined;
