@@ -757,6 +757,10 @@ describe('logout clears the cookie only when the caller’s own device goes', ()
     const response = await t.http.delete('/device-logout/').set(MARKER).set(jwt(alice.token)).set('Device-Id', String(alice.device_id));
     expect(response.status).toBe(400);
     expect(await t.devices()).toHaveLength(1);
+    // Signing out the others takes the same answer, rather than deleting them for a client that misread the server.
+    const other = await login(t);
+    expect((await t.http.delete('/devices/others/').set(MARKER).set(jwt(alice.token))).status).toBe(400);
+    expect((await t.devices()).map((device) => device.id).sort()).toEqual([alice.device_id, other.device_id].sort());
   });
 });
 
