@@ -243,6 +243,119 @@ describe('resolveJwtDevicesOptions', () => {
     });
   });
 
+  describe('cookieTransport', () => {
+    const cookie = (cookieTransport: unknown) => resolveJwtDevicesOptions(options({ cookieTransport })).cookieTransport;
+
+    it('is off (null) by default, for false and for undefined', () => {
+      expect(JWT_DEVICES_DEFAULTS.cookieTransport).toBe(false);
+      expect(resolveJwtDevicesOptions(options()).cookieTransport).toBeNull();
+      expect(cookie(false)).toBeNull();
+      expect(cookie(undefined)).toBeNull();
+    });
+
+    it('true and {} give the secure defaults: __Secure- name, Strict, Secure, no trusted origins', () => {
+      for (const setting of [true, {}]) {
+        const resolved = cookie(setting)!;
+        expect({ ...resolved, trustedOrigins: [...resolved.trustedOrigins] }).toEqual({
+          name: '__Secure-jwt-devices-permanent',
+          sameSite: 'Strict',
+          secure: true,
+          trustedOrigins: [],
+        });
+        expect(Object.isFrozen(resolved)).toBe(true);
+      }
+    });
+
+    it('takes null sub-options as unset (the secure defaults)', () => {
+      const resolved = cookie({ name: null, sameSite: null, secure: null, trustedOrigins: null })!;
+      expect({ ...resolved, trustedOrigins: [...resolved.trustedOrigins] }).toEqual({
+        name: '__Secure-jwt-devices-permanent',
+        sameSite: 'Strict',
+        secure: true,
+        trustedOrigins: [],
+      });
+    });
+
+    it('secure: false drops the __Secure- prefix from the default name', () => {
+      expect(cookie({ secure: false })).toMatchObject({ name: 'jwt-devices-permanent', secure: false });
+    });
+
+    it('keeps a custom name, lax, and trusted origins serialized (a trailing slash dropped)', () => {
+      const resolved = cookie({ name: 'my_app.rt-1', sameSite: 'lax', trustedOrigins: ['https://spa.example.com/', 'http://localhost:5173'] })!;
+      expect(resolved).toMatchObject({ name: 'my_app.rt-1', sameSite: 'Lax', secure: true });
+      expect([...resolved.trustedOrigins]).toEqual(['https://spa.example.com', 'http://localhost:5173']);
+      expect(cookie({ name: '__Secure-rt', secure: true })!.name).toBe('__Secure-rt');
+      expect(cookie({ name: 'x'.repeat(64) })!.name).toBe('x'.repeat(64));
+    });
+
+    it.each<[string, unknown]>([
+      ['null', null],
+      ['a string', 'cookie'],
+      ['a number', 1],
+    ])('rejects a cookieTransport that is %s', (_label, value) => {
+      expectRejected(options({ cookieTransport: value }), 'cookieTransport');
+    });
+
+    it.each<[string, unknown]>([
+      ['empty', ''],
+      ['with a space', 'my cookie'],
+      ['with ;', 'rt;Path=/'],
+      ['with =', 'rt=1'],
+      ['with a comma', 'a,b'],
+      ['with CR LF', 'rt\r\nSet-Cookie: x'],
+      ['non-ASCII', 'café'],
+      ['65 characters', 'x'.repeat(65)],
+      ['a number', 42],
+    ])('rejects a name that is %s', (_label, name) => {
+      expectRejected(options({ cookieTransport: { name } }), 'cookieTransport.name');
+    });
+
+    it.each(['__Secure-rt', '__secure-rt', '__Host-rt', '__host-rt', '__other'])('rejects the name %j with secure: false', (name) => {
+      expectRejected(options({ cookieTransport: { name, secure: false } }), 'cookieTransport.name');
+    });
+
+    // Browsers store a __Host- cookie only with Path=/, and this cookie's Path is the refresh route:
+    // a __Host- name would make every login's cookie vanish. Prefixes are matched case-insensitively.
+    it.each(['__Host-rt', '__host-rt', '__HOST-rt'])('rejects the name %j, which browsers refuse with a Path other than /', (name) => {
+      expect(errorOf(options({ cookieTransport: { name } })).message).toMatch(/__Host-/);
+      expectRejected(options({ cookieTransport: { name } }), 'cookieTransport.name');
+    });
+
+    it.each<[string, unknown]>([
+      ['none', 'none'],
+      ['capitalized', 'Strict'],
+      ['a boolean', true],
+    ])('rejects a sameSite that is %s', (_label, sameSite) => {
+      expectRejected(options({ cookieTransport: { sameSite } }), 'cookieTransport.sameSite');
+    });
+
+    it.each<[string, unknown]>([
+      ['a string', 'false'],
+      ['a number', 0],
+    ])('rejects a secure that is %s', (_label, secure) => {
+      expectRejected(options({ cookieTransport: { secure } }), 'cookieTransport.secure');
+    });
+
+    it.each<[string, unknown]>([
+      ['a string, not an array', 'https://spa.example.com'],
+      ['an object', { 'https://spa.example.com': true }],
+      ['an origin with a path', ['https://spa.example.com/app']],
+      ['an origin with a query', ['https://spa.example.com?x=1']],
+      ['an origin with userinfo', ['https://user@spa.example.com']],
+      ['a wildcard', ['*']],
+      ['null (the string)', ['null']],
+      ['a bare host', ['spa.example.com']],
+      ['a non-http scheme', ['ftp://spa.example.com']],
+      ['a file URL', ['file:///etc']],
+      ['a javascript: URL', ['javascript:alert(1)']],
+      ['a number', [42]],
+      ['an empty string', ['']],
+      ['one good, one bad', ['https://spa.example.com', 'https://evil.example/path']],
+    ])('rejects trustedOrigins that are %s', (_label, trustedOrigins) => {
+      expectRejected(options({ cookieTransport: { trustedOrigins } }), 'cookieTransport.trustedOrigins');
+    });
+  });
+
   describe('wiring options', () => {
     it('defaults to the guard on, no app metadata key and the TypeORM store', () => {
       expect(resolveJwtDevicesOptions(options())).toMatchObject({ permittedHeadersGuard: true, publicRouteMetadata: null, store: null });

@@ -104,7 +104,11 @@ function resolveCookieTransport(setting: boolean | JwtDevicesCookieOptions): Res
   if (typeof secure !== 'boolean') throw new JwtDevicesOptionsError('cookieTransport.secure', `must be true or false; got ${describeValue(secure)}.`);
   const name = cookie.name ?? (secure ? '__Secure-jwt-devices-permanent' : 'jwt-devices-permanent');
   if (typeof name !== 'string' || !COOKIE_NAME.test(name) || (name.startsWith('__') && !secure)) {
-    throw new JwtDevicesOptionsError('cookieTransport.name', `must be a cookie name of letters, digits, '_', '.' and '-' (a __Secure- or __Host- prefix needs secure: true); got ${describeValue(name)}.`);
+    throw new JwtDevicesOptionsError('cookieTransport.name', `must be a cookie name of letters, digits, '_', '.' and '-' (a __Secure- prefix needs secure: true); got ${describeValue(name)}.`);
+  }
+  if (/^__host-/i.test(name)) {
+    // Browsers keep a __Host- cookie only with Path=/; this one's Path is the refresh route.
+    throw new JwtDevicesOptionsError('cookieTransport.name', `must not start with __Host- (browsers drop a __Host- cookie whose Path is not /, and this cookie's Path is the refresh route); use __Secure-; got ${describeValue(name)}.`);
   }
   const sameSite = cookie.sameSite ?? 'strict';
   if (sameSite !== 'strict' && sameSite !== 'lax') {

@@ -81,7 +81,8 @@ export class CookieTransport {
     const path = this.routes.url('device-refresh-token').replace(/\/$/, '');
     const attributes = [`${cookie.name}=${value}`, `Path=${path}`, `Max-Age=${maxAge}`, 'HttpOnly', `SameSite=${cookie.sameSite}`];
     if (cookie.secure) attributes.push('Secure');
-    this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', attributes.join('; '));
+    // Appended: a cookie the app set earlier in this request (a middleware's, an interceptor's) must survive.
+    this.adapterHost.httpAdapter.appendHeader(response, 'Set-Cookie', attributes.join('; '));
   }
 }
 
@@ -94,14 +95,16 @@ export class CookieTransport {
 export function crossSiteRefusal(headers: RequestHeaders | undefined, trustedOrigins: ReadonlySet<string>): string | undefined {
   const site = headers?.['sec-fetch-site'];
   const origin = headers?.['origin'];
-  if ((site !== undefined && typeof site !== 'string') || (origin !== undefined && typeof origin !== 'string')) {
+  // Node joins a repeated header into one "a, b" string; no valid value of either holds a comma.
+  if ((site !== undefined && (typeof site !== 'string' || site.includes(','))) || (origin !== undefined && (typeof origin !== 'string' || origin.includes(',')))) {
     return 'Send Sec-Fetch-Site and Origin at most once.';
   }
   if (origin !== undefined && trustedOrigins.has(origin)) return undefined;
   if (site !== undefined && site !== 'same-origin' && site !== 'none') {
     return 'Cross-site requests may not use the permanent-token cookie.';
   }
-  if (origin !== undefined && !sameHost(origin, singleHeader(headers, 'host'))) {
+  // HTTP/2 requests carry their authority in `:authority`; Node's HTTP/2 layer (Fastify's `http2: true`) gives no `host`.
+  if (origin !== undefined && !sameHost(origin, singleHeader(headers, 'host') ?? singleHeader(headers, ':authority'))) {
     return 'Requests from other origins may not use the permanent-token cookie.';
   }
   return undefined;

@@ -114,7 +114,8 @@ export class DevicesController {
   @Delete('devices/others')
   @HttpCode(HttpStatus.NO_CONTENT)
   @UseGuards(JwtDevicesGuard)
-  async removeOthers(@CurrentDevice() caller: AuthenticatedDevice): Promise<void> {
+  async removeOthers(@CurrentDevice() caller: AuthenticatedDevice, @Req() request: { headers: RequestHeaders }): Promise<void> {
+    this.cookies.requested(request.headers); // the same refusals as the other sign-outs; this device keeps its cookie
     if (caller.id === null) throw new NoDevicesError();
     await this.devices.revokeOthers(caller.userId, caller.id);
   }
