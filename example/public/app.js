@@ -146,6 +146,11 @@ byId('log-out').addEventListener('click', () =>
   }),
 );
 
+// Back to this window: show the list as it is now (devices signed in or out elsewhere), unless a rename is open.
+window.addEventListener('focus', () => {
+  if (jwt && !list.querySelector('.rename:not([hidden])')) act(async () => {});
+});
+
 // On load (and so on reload) the cookie, if this browser has one, signs the page in again.
 act(async () => {
   if (!(await renew())) signedOut();
