@@ -18,7 +18,7 @@ const session = byId('session');
 const list = byId('devices');
 const message = byId('message');
 
-/** A request to the app; `jwt` adds the Authorization header. Returns the response, whatever its status. */
+/** A request to the app, with the transport marker; `auth` adds the JWT. Returns the response, whatever its status. */
 function send(method, path, { body, auth = true, headers: extra = {} } = {}) {
   const headers = { ...TRANSPORT, ...extra };
   if (auth) headers.Authorization = `Bearer ${jwt}`;
@@ -31,11 +31,12 @@ async function call(method, path, options = {}) {
   let response = await send(method, path, options);
   if (response.status === 401 && (await renew())) response = await send(method, path, options);
   if (response.status === 401) return signedOut('Your session on this device has ended. Please sign in again.');
-  if (!response.ok) throw new Error(await describe(response));
+  if (!response.ok) throw new Error(await errorText(response));
   return response.status === 204 ? null : response.json();
 }
 
-async function describe(response) {
+/** A refusal as the alert region shows it: status and the server's message. */
+async function errorText(response) {
   const body = await response.json().catch(() => ({}));
   return `${response.status}: ${[body.message].flat().join(' ') || response.statusText}`;
 }
@@ -130,7 +131,7 @@ signInForm.addEventListener('submit', (event) => {
   act(async () => {
     const { username, password } = signInForm.elements;
     const response = await send('POST', '/auth-token/', { auth: false, body: { username: username.value, password: password.value } });
-    if (!response.ok) throw new Error(response.status === 400 ? 'Wrong username or password.' : await describe(response));
+    if (!response.ok) throw new Error(response.status === 400 ? 'Wrong username or password.' : await errorText(response));
     accept((await response.json()).token);
     signInForm.reset();
   });

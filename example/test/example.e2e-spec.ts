@@ -219,6 +219,19 @@ describe(`example app as \`npm start\` runs it (${HTTP_ADAPTER})`, () => {
     expect((await call('POST', '/device-refresh-token/', { 'Permanent-Token': permanent_token })).status).toBe(400);
   });
 
+  it('serves the device manager page at GET / with its script and style (read from example/public/ beside dist/)', async () => {
+    const page = await fetch(`${baseUrl}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'/);
+    expect(await page.text()).toContain('<script type="module" src="/app.js">');
+    for (const [path, type] of [['/app.js', /^text\/javascript/], ['/app.css', /^text\/css/]] as const) {
+      const file = await fetch(baseUrl + path);
+      expect(file.status, path).toBe(200);
+      expect(file.headers.get('content-type'), path).toMatch(type);
+    }
+  });
+
   it('serves Swagger UI at /docs and the OpenAPI document at /docs-json, with the module’s routes and its own /me', async () => {
     const ui = await fetch(`${baseUrl}/docs`);
     expect(ui.status).toBe(200);
