@@ -91,7 +91,7 @@ describe.skipIf(browserMissing())('the device manager page in Chromium', () => {
 
     const cookie = await permanentCookie(page.context());
     expect(cookie).toMatchObject({ domain: '127.0.0.1', path: '/device-refresh-token', httpOnly: true, secure: true, sameSite: 'Strict' });
-    // The __Secure- prefix: Chromium keeps the cookie only with Secure, so no plain-http page can overwrite it.
+    // The __Secure- prefix: Chromium lets only a secure page (https, or this loopback host) set or overwrite it.
     expect(cookie.name).toMatch(/^__Secure-/);
     expect(cookie.value.length).toBeGreaterThanOrEqual(43);
     const loginBody = await login.json();
