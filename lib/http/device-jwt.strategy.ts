@@ -53,7 +53,7 @@ export class DeviceJwtStrategy extends PassportStrategy(Strategy, JWT_DEVICES_ST
   validate(request: StrategyRequest): Promise<object | [false, string]> {
     // On a gateway, AuthGuard('jwt-devices') hands passport the socket itself.
     const readable = readableRequest(request);
-    if (readable === undefined) return Promise.reject(unreadableRequestError(typeof request === 'object' && request !== null ? 'ws' : 'unknown'));
+    if (readable === undefined) return Promise.reject(unreadableRequestError('passport'));
     return passportOutcome(() => this.authenticateRequest(readable), InvalidTokenError);
   }
 }

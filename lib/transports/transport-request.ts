@@ -75,13 +75,22 @@ export function transportRequest(context: ExecutionContext): TransportRequest | 
  * a plain error (logged by Nest, answered as an internal error).
  */
 export function unreadableRequestError(transport: string): JwtDevicesError {
-  return new JwtDevicesError(
-    transport === 'ws'
-      ? 'nestjs-jwt-devices cannot see the handshake of this WebSocket: call attachUpgradeRequest(client, request) in your ' +
-          "gateway's handleConnection (README, \"GraphQL and WebSockets\"). socket.io sockets need nothing."
-      : `nestjs-jwt-devices reads JWTs from HTTP requests, GraphQL resolvers and WebSocket gateways; this call's transport is '${transport}'` +
-          (transport === 'graphql' ? ' and its GraphQL context holds no req (keep req in your context function).' : '.'),
-  );
+  const handshake =
+    'call attachUpgradeRequest(client, request) in your gateway\'s handleConnection (README, "GraphQL and WebSockets"); ' +
+    'socket.io sockets need nothing.';
+  switch (transport) {
+    case 'ws':
+      return new JwtDevicesError(`nestjs-jwt-devices cannot see the handshake of this WebSocket: ${handshake}`);
+    case 'passport':
+      return new JwtDevicesError(
+        "AuthGuard('jwt-devices') was handed no request it can read. On a GraphQL resolver, use JwtDevicesGuard: passport's " +
+          `AuthGuard reads switchToHttp().getRequest(), which resolvers do not have. On a ws gateway, ${handshake}`,
+      );
+    case 'graphql':
+      return new JwtDevicesError('nestjs-jwt-devices found no request in this GraphQL context: keep `req` in your context function.');
+    default:
+      return new JwtDevicesError(`nestjs-jwt-devices reads JWTs from HTTP requests, GraphQL resolvers and WebSocket gateways, not '${transport}' calls.`);
+  }
 }
 
 /**
