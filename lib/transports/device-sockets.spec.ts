@@ -99,6 +99,15 @@ describe('DeviceSockets', () => {
     expect(kept.closedWith).toBeUndefined();
   });
 
+  it('closes a socket whose device was revoked while its JWT was being verified (tracked after the announcement)', async () => {
+    const { sockets, existing } = make();
+    existing.delete(2);
+    const late = new FakeWebSocket();
+    sockets.track(late, device(2), 'jwt');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(late.closedWith).toEqual([4403, 'device revoked']);
+  });
+
   it('sweeps on its own: a device gone from the store closes within a sweep (deviceCacheTtl / 4)', async () => {
     const { sockets, existing } = make();
     const client = new FakeWebSocket();

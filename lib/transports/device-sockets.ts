@@ -84,6 +84,8 @@ export class DeviceSockets implements OnModuleDestroy {
     (client as { once(event: string, listener: () => void): unknown }).once(isSocketIo(client) ? 'disconnect' : 'close', () => this.forget(socket));
     this.armExpiry(socket);
     this.sweeper ??= setInterval(() => void this.sweep(), this.sweepEveryMs).unref();
+    // A revocation announced while the JWT was being verified found no socket to close: check once more.
+    if (socket.deviceId !== null) void this.check(socket.deviceId);
   }
 
   /** How many open sockets are tracked. */
@@ -106,15 +108,20 @@ export class DeviceSockets implements OnModuleDestroy {
 
   /** Closes the sockets whose device is gone, as far as this instance can tell (see the class doc). */
   private async sweep(): Promise<void> {
-    for (const [id, sockets] of [...this.byDevice]) {
-      let gone: boolean;
-      try {
-        gone = (await this.devices.deviceKey(id)) === undefined;
-      } catch (error) {
-        this.logger.warn(`Could not re-check device sockets: ${describeFailure(error)}; retrying at the next sweep.`);
-        return;
-      }
-      if (gone) for (const socket of [...sockets]) this.close(socket, 'device revoked');
+    for (const id of [...this.byDevice.keys()]) if (!(await this.check(id))) return;
+  }
+
+  /**
+   * Closes the sockets of device `id` if it is gone: a cache hit, or one read by primary key.
+   * @returns false when the store failed (the sockets stay; the next sweep tries again).
+   */
+  private async check(id: number): Promise<boolean> {
+    try {
+      if ((await this.devices.deviceKey(id)) === undefined) this.revoked([id]);
+      return true;
+    } catch (error) {
+      this.logger.warn(`Could not re-check the sockets of a device: ${describeFailure(error)}; retrying at the next sweep.`);
+      return false;
     }
   }
 
