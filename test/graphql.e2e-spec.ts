@@ -7,7 +7,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AuthenticatedDevice, CurrentDevice, CurrentUser, JWT_DEVICES_CLOSE_CODES, JwtDevicesGuard } from '../lib/index.js';
 import { SECOND } from './support/fake-clock.js';
 import { gatewaySetup } from './support/gateway.js';
-import { connect, median, type TestSocket } from './support/sockets.js';
+import { connect, type TestSocket } from './support/sockets.js';
+import { median } from './support/timing.js';
 import { ALICE, createTestApp, currentHttpAdapter, login, type TestApp } from './support/test-app.js';
 import type { TestUser } from './support/users.js';
 

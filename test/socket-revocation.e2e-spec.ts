@@ -5,7 +5,8 @@ import { createTestDatabase, currentDatabaseKind, type TestDatabase } from './su
 import { SECOND } from './support/fake-clock.js';
 import { gatewaySetup } from './support/gateway.js';
 import { reachable } from './support/reachable.js';
-import { connect, median, SOCKET_KINDS, type TestSocket, within } from './support/sockets.js';
+import { connect, SOCKET_KINDS, type TestSocket } from './support/sockets.js';
+import { median, within } from './support/timing.js';
 import { ALICE, createTestApp, currentHttpAdapter, login, type TestApp, type TestAppSetup } from './support/test-app.js';
 
 /**

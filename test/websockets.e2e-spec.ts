@@ -2,7 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceSockets, JWT_DEVICES_CLOSE_CODES } from '../lib/index.js';
 import { SECOND } from './support/fake-clock.js';
 import { gatewaySetup } from './support/gateway.js';
-import { connect, median, SOCKET_KINDS, type TestSocket, upgradeStatus, within } from './support/sockets.js';
+import { connect, SOCKET_KINDS, type TestSocket, upgradeStatus } from './support/sockets.js';
+import { median, within } from './support/timing.js';
 import { ALICE, BOB, createTestApp, currentHttpAdapter, login, type TestApp } from './support/test-app.js';
 
 /**
