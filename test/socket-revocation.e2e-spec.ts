@@ -5,13 +5,15 @@ import { createTestDatabase, currentDatabaseKind, type TestDatabase } from './su
 import { SECOND } from './support/fake-clock.js';
 import { gatewaySetup } from './support/gateway.js';
 import { reachable } from './support/reachable.js';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { connect, SOCKET_KINDS, type TestSocket } from './support/sockets.js';
 import { median, within } from './support/timing.js';
 import { ALICE, createTestApp, currentHttpAdapter, login, type TestApp, type TestAppSetup } from './support/test-app.js';
 
 /**
  * Issue 14, point 2, across instances: a socket open on instance B closes when its device is revoked on
- * instance A, at once over Redis, and within `deviceCacheTtl` (plus a quarter of it, the sweep) without.
+ * instance A, at once over Redis, after a Redis outage as soon as it is back, and within `deviceCacheTtl`
+ * (plus a quarter of it, the sweep) without it.
  * The two instances share one device table: the project's server database, or on SQLite (in memory,
  * so not shareable) one `InMemoryDeviceStore`.
  */
@@ -24,13 +26,16 @@ describe.each(SOCKET_KINDS)(`sockets on two instances, ${kind}, %s on ${currentH
   let apps: TestApp[] = [];
   let open: TestSocket[] = [];
   let database: TestDatabase | undefined;
+  let proxy: TcpProxy | undefined;
   const measured: number[] = [];
 
   afterEach(async () => {
     await Promise.all(open.map((socket) => socket.close()));
     await Promise.all(apps.map((app) => app.close()));
+    await proxy?.close();
     open = [];
     apps = [];
+    proxy = undefined;
     await database?.drop();
     database = undefined;
   });
@@ -69,6 +74,27 @@ describe.each(SOCKET_KINDS)(`sockets on two instances, ${kind}, %s on ${currentH
       expect(closed.at - started).toBeLessThan(500);
     }
     await within(1_000, () => b.app.get(DeviceSockets).size === 0);
+  });
+
+  it.runIf(redisUp)('after a Redis outage, B re-checks its sockets and closes those whose device went meanwhile', async () => {
+    proxy = await startTcpProxy(REDIS);
+    const redis = { url: `redis://${REDIS.host}:${proxy.port}`, channel: `jwt-devices-test-${randomBytes(6).toString('hex')}` };
+    const [a, b] = await instances({ redis, deviceCacheTtl: '5s' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const gone = await login(a, ALICE);
+    const kept = await login(a, ALICE);
+    const goneSocket = await socketOn(b, gone.token);
+    const keptSocket = await socketOn(b, kept.token);
+    let closedAt: number | undefined;
+    void goneSocket.closed.then((closed) => (closedAt = closed.at));
+    proxy.cut();
+    await a.http.delete('/device-logout/').set({ Authorization: `JWT ${gone.token}`, 'Device-Id': String(gone.device_id) }).expect(204);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // B heard nothing, and its cache still trusts the device
+    expect(closedAt).toBeUndefined();
+    proxy.restore();
+    await within(10_000, () => closedAt !== undefined);
+    expect(await goneSocket.closed).toMatchObject({ code: JWT_DEVICES_CLOSE_CODES.deviceRevoked });
+    expect((await keptSocket.request('whoami')).data.device.id).toBe(kept.device_id);
   });
 
   it('without Redis: B closes the socket once its cache lets the device go (deviceCacheTtl), by its sweep', async () => {
