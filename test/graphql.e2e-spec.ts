@@ -142,7 +142,7 @@ describe(`GraphQL on ${adapter === 'fastify' ? 'Mercurius (Fastify)' : 'Apollo (
       expect((await socket.request('whoami')).data.device.id).toBe(alice.device_id);
       expect((await query('{ me { deviceId } }', { Authorization: `Bearer ${alice.token}` })).body.data.me.deviceId).toBe(alice.device_id);
       // Under load: a burst of guarded queries and logins in flight while the device is deleted.
-      const load = Array.from({ length: 60 }, (_, i) =>
+      const load = Array.from({ length: 40 }, (_, i) =>
         i % 10 === 0 ? login(t, ALICE) : query('{ me { deviceId } }', { Authorization: `Bearer ${other.token}` }),
       );
       const started = performance.now();
