@@ -15,9 +15,10 @@ export type StrategyRequest = TransportRequest;
 /**
  * The passport strategy `'jwt-devices'` (built on `passport-custom`): verifies `Authorization: Bearer <jwt>`
  * (or `JWT <jwt>`) with the device's own key, puts the device on `request.jwtDevice` and returns the
- * app's user. On a gateway it reads the socket's handshake (see `attachUpgradeRequest`). `@nestjs/passport` registers it by name when the module starts, so
- * `@UseGuards(AuthGuard('jwt-devices'))` and `AuthGuard(['your-strategy', 'jwt-devices'])` work as they
- * do for any strategy. `JwtDevicesGuard` calls {@link authenticateRequest} directly instead.
+ * app's user; on a gateway it reads the socket's handshake (see `attachUpgradeRequest`).
+ * `@nestjs/passport` registers it by name when the module starts, so `@UseGuards(AuthGuard('jwt-devices'))`
+ * and `AuthGuard(['your-strategy', 'jwt-devices'])` work as they do for any strategy. `JwtDevicesGuard`
+ * calls {@link authenticateRequest} directly instead.
  */
 @Injectable()
 export class DeviceJwtStrategy extends PassportStrategy(Strategy, JWT_DEVICES_STRATEGY) {

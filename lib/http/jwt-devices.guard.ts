@@ -15,9 +15,9 @@ import { PermittedHeadersGuard } from './permitted-headers.guard.js';
 /**
  * Protects routes with the module's JWTs: `@UseGuards(JwtDevicesGuard)` on a route or controller, or
  * app-wide as an `APP_GUARD`; the same guard, unchanged, protects GraphQL resolvers (Apollo, Mercurius)
- * and WebSocket gateways (`ws`, socket.io), refusing in each transport's own terms (see `refusalFor`). A missing, malformed, forged, expired or revoked token gets 401 with a
- * message that says which; otherwise `request.user` is the app's user (from `users.findUser`) and
- * `@CurrentDevice()` the device. Routes marked `@Public()` (the module's login and refresh routes are)
+ * and WebSocket gateways (`ws`, socket.io), refusing in each transport's own terms (see `refusalFor`).
+ * A missing, malformed, forged, expired or revoked token gets 401 with a message that says which;
+ * otherwise `request.user` is the app's user (from `users.findUser`) and `@CurrentDevice()` the device. Routes marked `@Public()` (the module's login and refresh routes are)
  * or with the app's own `publicRouteMetadata` key pass without a token.
  *
  * It is `@nestjs/passport`'s `AuthGuard('jwt-devices')`, and keeps its hooks (`getRequest`,
