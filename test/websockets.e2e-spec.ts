@@ -133,6 +133,28 @@ describe.each(SOCKET_KINDS)(`gateways on %s (${currentHttpAdapter()})`, (kind) =
     await within(1_000, () => sockets().size === 0);
   });
 
+  it('a socket authenticated at connection (DeviceJwtStrategy.authenticateSocket) closes on revocation with no guarded message', async () => {
+    const alice = await login(t, ALICE);
+    const other = await login(t, ALICE);
+    const pushOnly = await connect(kind, t.url, { headers: { Authorization: `Bearer ${alice.token}`, 'X-Authenticate': 'connection' } });
+    open.push(pushOnly);
+    expect(await pushOnly.request('device')).toEqual({ event: 'device', data: { id: alice.device_id, userId: '1' } });
+    const started = performance.now();
+    await t.http.delete(`/devices/${alice.device_id}/`).set('Authorization', `Bearer ${other.token}`).expect(204);
+    const closed = await pushOnly.closed;
+    expect(closed).toMatchObject({ code: JWT_DEVICES_CLOSE_CODES.deviceRevoked, reason: 'device revoked' });
+    expect(closed.at - started).toBeLessThan(500);
+    // Without a valid JWT, the gateway closes the socket at connection.
+    const refused = await connect(kind, t.url, { headers: { Authorization: 'Bearer forged.jwt.here', 'X-Authenticate': 'connection' } }).catch(
+      (error: Error) => error,
+    );
+    if (!(refused instanceof Error)) {
+      open.push(refused);
+      const closedByGateway = await refused.closed;
+      expect(kind === 'ws' ? closedByGateway.code : closedByGateway.reason).toBe(kind === 'ws' ? 4000 : 'io server disconnect');
+    }
+  });
+
   it('forgets a socket when the client closes it (no leak)', async () => {
     const alice = await login(t, ALICE);
     const before = sockets().size;

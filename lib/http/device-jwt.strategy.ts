@@ -5,7 +5,7 @@ import { type Authenticated, DevicesService } from '../devices.service.js';
 import { JWT_DEVICES_STRATEGY, REQUEST_DEVICE_PROPERTY } from '../jwt-devices.constants.js';
 import { InvalidTokenError, MissingTokenError } from '../jwt-devices.errors.js';
 import { DeviceSockets } from '../transports/device-sockets.js';
-import { readableRequest, socketOf, type TransportRequest, unreadableRequestError } from '../transports/transport-request.js';
+import { readableRequest, socketOf, socketRequest, type TransportRequest, unreadableRequestError } from '../transports/transport-request.js';
 import { passportOutcome } from './direct-auth.js';
 import { readAuthorizationToken } from './request-input.js';
 
@@ -45,6 +45,20 @@ export class DeviceJwtStrategy extends PassportStrategy(Strategy, JWT_DEVICES_ST
       this.sockets.track(socket, authenticated.device, token);
     }
     return authenticated;
+  }
+
+  /**
+   * Authenticates a socket once, at connection, for gateways that push to their clients rather than
+   * guard their handlers: call it in `handleConnection` (after `attachUpgradeRequest` on `ws`). The
+   * socket is then its device's: closed when the device is revoked or the JWT expires, and
+   * `@CurrentDevice()` / `@CurrentUser()` work in its handlers.
+   * @throws InvalidTokenError (the handshake has no valid JWT: close the socket); StoreUnavailableError;
+   * JwtDevicesError when the handshake of a `ws` client was not attached.
+   */
+  authenticateSocket(client: object): Promise<Authenticated> {
+    const request = socketRequest(client);
+    if (request === undefined) return Promise.reject(unreadableRequestError('ws'));
+    return this.authenticateRequest(request);
   }
 
   /**

@@ -3,7 +3,7 @@ import { AuthGuard } from '@nestjs/passport';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { type OnGatewayConnection, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
-import { attachUpgradeRequest, type AuthenticatedDevice, CurrentDevice, CurrentUser, JwtDevicesGuard } from '../../lib/index.js';
+import { attachUpgradeRequest, type AuthenticatedDevice, CurrentDevice, CurrentUser, DeviceJwtStrategy, JwtDevicesGuard } from '../../lib/index.js';
 import { GATEWAY_PATH, type SocketKind } from './sockets.js';
 import type { TestAppSetup } from './test-app.js';
 import type { TestUser } from './users.js';
@@ -14,8 +14,18 @@ import type { TestUser } from './users.js';
  */
 @WebSocketGateway({ path: GATEWAY_PATH })
 export class DevicesGateway implements OnGatewayConnection {
-  handleConnection(client: object, request?: { headers?: unknown }): void {
+  constructor(private readonly strategy: DeviceJwtStrategy) {}
+
+  /** With `X-Authenticate: connection`, authenticates at connection, as a gateway that only pushes would. */
+  async handleConnection(client: object, request?: { headers?: Record<string, unknown> }): Promise<void> {
     if (request) attachUpgradeRequest(client, request);
+    const headers = request?.headers ?? (client as { handshake: { headers: Record<string, unknown> } }).handshake.headers;
+    if (headers['x-authenticate'] !== 'connection') return;
+    await this.strategy.authenticateSocket(client).catch(() => {
+      const socket = client as { close?(code: number, reason: string): void; disconnect?(close: boolean): void };
+      if (socket.close) socket.close(4000, 'unauthorized');
+      else socket.disconnect?.(true);
+    });
   }
 
   @SubscribeMessage('whoami')
@@ -33,6 +43,12 @@ export class DevicesGateway implements OnGatewayConnection {
   @SubscribeMessage('ping')
   ping(): object {
     return { event: 'ping', data: 'pong' };
+  }
+
+  /** Unguarded: the device of a socket authenticated at connection, if any. */
+  @SubscribeMessage('device')
+  device(@CurrentDevice() device: AuthenticatedDevice | undefined): object {
+    return { event: 'device', data: device ?? null };
   }
 }
 
