@@ -78,3 +78,6 @@ export {
 } from './store/migrations/index.js';
 export { TypeOrmDeviceStore } from './store/typeorm-device.store.js';
 export { type DeviceJwtClaims, DeviceTokens } from './tokens/device-tokens.js';
+export { DeviceSockets, JWT_DEVICES_CLOSE_CODES, JWT_DEVICES_DISCONNECT_EVENT, type SocketCloseReason } from './transports/device-sockets.js';
+export { refusalFor } from './transports/transport-errors.js';
+export { attachUpgradeRequest, type TransportRequest, transportRequest } from './transports/transport-request.js';

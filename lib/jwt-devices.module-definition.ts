@@ -28,6 +28,7 @@ import { deviceEntityFor } from './store/device.entity.js';
 import { DeviceStore } from './store/device-store.js';
 import { TypeOrmDeviceStore } from './store/typeorm-device.store.js';
 import { DeviceTokens } from './tokens/device-tokens.js';
+import { DeviceSockets } from './transports/device-sockets.js';
 
 const DEFAULT_EXTRAS = {
   isGlobal: true,
@@ -67,6 +68,7 @@ const EXPORTED = [
   PermittedHeadersGuard,
   JwtDevicesRoutes,
   CookieTransport,
+  DeviceSockets,
 ];
 
 /** What every registration form adds to the generated module, shaped by the static extras. */

@@ -5,22 +5,13 @@ import { SECOND } from './support/fake-clock.js';
 import { reachable } from './support/reachable.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { ALICE, createTestApp, login, type TestApp } from './support/test-app.js';
+import { within } from './support/timing.js';
 
 const REDIS = { host: process.env.TEST_REDIS_HOST ?? '127.0.0.1', port: Number(process.env.TEST_REDIS_PORT ?? 6379) };
 const kind = currentDatabaseKind();
 
 const redisUp = await reachable(REDIS);
 if (!redisUp && process.env.CI) throw new Error(`CI=true but Redis is not reachable at ${REDIS.host}:${REDIS.port}.`);
-
-/** Polls until `check` is true; returns how long it took, or throws after `deadlineMs`. */
-async function within(deadlineMs: number, check: () => Promise<boolean>): Promise<number> {
-  const started = performance.now();
-  while (performance.now() - started < deadlineMs) {
-    if (await check()) return performance.now() - started;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error(`not within ${deadlineMs} ms`);
-}
 
 // Two instances of one app must share a database: SQLite in memory cannot.
 describe.runIf(kind !== 'sqlite' && redisUp)(`two app instances sharing ${kind} and Redis (needs a network database and Redis)`, () => {

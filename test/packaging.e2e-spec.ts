@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -39,6 +39,13 @@ const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as 
 const JWT_SECRET = 'packaging-test-secret-that-is-long-enough-0123456789';
 const MIGRATIONS = ['CreateJwtDevicesDevice1764400000000', 'AddPermanentTokenLineage1764500000000', 'UserIdNoPadCollation1764600000000'];
 const ENABLED = process.env.TEST_DATABASE === 'sqlite';
+/**
+ * The optional peers: the package must load without them (the apps below install none), so lib/ may
+ * load them only lazily, where a feature that needs them runs (`import()`), never at module load.
+ */
+const OPTIONAL_PEERS = ['ioredis', '@nestjs/graphql', '@nestjs/websockets'];
+/** What an app brings along with the optional peers, which the package must not load statically either. */
+const OPTIONAL_COMPANIONS = ['graphql', '@nestjs/apollo', '@nestjs/mercurius', '@nestjs/platform-ws', '@nestjs/platform-socket.io', 'ws', 'socket.io'];
 const POSTGRES = DATABASE_SERVERS.postgres;
 
 /**
@@ -698,6 +705,27 @@ describe.runIf(ENABLED && !SKIP_REASON)(SKIP_REASON ? `packaging (skipped: ${SKI
     console.info(`[packaging] ${PACKAGE.name}-${PACKAGE.version}.tgz: ${packed.files.length} files, ${packed.size} bytes packed, ${packed.unpackedSize} unpacked`);
   });
 
+  it('declares the optional peers optional, and loads none of them (nor their companions) statically', ({ expect }) => {
+    const manifest = JSON.parse(readFileSync(join(packed.stage, 'package.json'), 'utf8')) as {
+      peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional?: boolean }>;
+    };
+    for (const peer of OPTIONAL_PEERS) {
+      expect(manifest.peerDependencies[peer], peer).toBeDefined();
+      expect(manifest.peerDependenciesMeta[peer]?.optional, peer).toBe(true);
+    }
+    const names = [...OPTIONAL_PEERS, ...OPTIONAL_COMPANIONS].map((name) => name.replace(/[./]/g, '\\$&')).join('|');
+    // ESM: a top-level import; CommonJS: a top-level require (a lazy import() compiles to a require inside a function).
+    const staticLoad = new RegExp(
+      `^(?:import [^;]*?from ['"](?:${names})['"]|import ['"](?:${names})['"]|(?:const|let|var) [^=]+= (?:__import(?:Star|Default)\\()?require\\(['"](?:${names})['"]\\))`,
+      'm',
+    );
+    const offenders = packed.files
+      .filter((path) => path.endsWith('.js'))
+      .filter((path) => staticLoad.test(readFileSync(join(packed.stage, path), 'utf8')));
+    expect(offenders, 'built files that load an optional peer at module load').toEqual([]);
+  });
+
   // The three apps install and run side by side (each has its own dir, database and port).
   it.concurrent.for(APPS)('$name: installs the tarball, migrates, and serves the CONTRACT.md flow', { timeout: 180_000 }, async (spec, { expect }) => {
     const dir = tempDir(`jwt-devices-${spec.name}-`);
@@ -714,6 +742,8 @@ describe.runIf(ENABLED && !SKIP_REASON)(SKIP_REASON ? `packaging (skipped: ${SKI
     );
     versions[spec.name] = installed;
     for (const [name, pattern] of Object.entries(spec.versions)) expect(installed[name], `${name} in ${spec.name}`).toMatch(pattern);
+    // npm installs required peers by itself, never optional ones: the walk below runs without them.
+    for (const peer of OPTIONAL_PEERS) expect(existsSync(join(dir, 'node_modules', peer)), `${peer} installed in ${spec.name}`).toBe(false);
     for (const [file, source] of Object.entries(spec.files)) {
         mkdirSync(dirname(join(dir, file)), { recursive: true });
         writeFileSync(join(dir, file), source);

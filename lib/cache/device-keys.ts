@@ -1,11 +1,15 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { DEVICE_REVOCATIONS, JWT_DEVICES_OPTIONS } from '../jwt-devices.constants.js';
+import { describeFailure } from '../jwt-devices.errors.js';
 import type { ResolvedJwtDevicesOptions } from '../jwt-devices.options.js';
 import type { StoredDevice } from '../store/device-store.js';
 import { deriveDeviceKey } from '../tokens/device-secrets.js';
 import { type CachedDevice, DeviceCache, type VerifiedToken } from './device-key-cache.js';
-import type { DeviceRevocations } from './device-revocations.js';
+import type { DeviceRevocations, RevokedDevices } from './device-revocations.js';
+
+/** Told of every revocation this instance learns of: its own deletions, and other instances' over Redis. */
+export type RevocationListener = (revoked: RevokedDevices) => void;
 
 /**
  * The signing keys of devices this instance has seen, kept coherent with revocations: a device revoked
@@ -15,6 +19,8 @@ import type { DeviceRevocations } from './device-revocations.js';
 @Injectable()
 export class DeviceKeys {
   private readonly cache: DeviceCache;
+  private readonly listeners = new Set<RevocationListener>();
+  private readonly logger = new Logger('JwtDevicesKeys');
   /** Signs and verifies plain JWTs (`permanentTokenAuth: false`). */
   readonly plainKey: KeyObject;
 
@@ -24,7 +30,22 @@ export class DeviceKeys {
   ) {
     this.plainKey = createSecretKey(options.jwtSecret);
     this.cache = new DeviceCache(options.deviceCacheSize, options.deviceCacheTtl);
-    revocations.subscribe((revoked) => (revoked === 'all' ? this.cache.clear() : revoked.forEach((id) => this.cache.revoke(id))));
+    revocations.subscribe((revoked) => {
+      if (revoked === 'all') this.cache.clear();
+      else revoked.forEach((id) => this.cache.revoke(id));
+      this.notify(revoked);
+    });
+  }
+
+  /**
+   * Calls `listener` after every revocation this instance learns of, once the cache has forgotten the
+   * devices: the ids this instance deleted, the ids other instances announce, or `'all'` when some may
+   * have been missed. What a listener throws is logged (by class only): a revocation never fails because of it.
+   * @returns a function that removes the listener.
+   */
+  onRevoked(listener: RevocationListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** The signing key of a device secret. */
@@ -86,7 +107,20 @@ export class DeviceKeys {
       return deleted;
     } finally {
       for (const id of deleted) this.cache.revoke(id);
-      if (deleted.length > 0) this.revocations.publish(deleted);
+      if (deleted.length > 0) {
+        this.revocations.publish(deleted);
+        this.notify(deleted);
+      }
+    }
+  }
+
+  private notify(revoked: RevokedDevices): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(revoked);
+      } catch (error) {
+        this.logger.error(`A revocation listener failed: ${describeFailure(error)}`);
+      }
     }
   }
 }

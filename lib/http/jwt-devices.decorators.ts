@@ -1,11 +1,12 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { AuthenticatedDevice } from '../devices.service.js';
 import { PERMANENT_TOKEN_ALLOWED_METADATA, PUBLIC_ROUTE_METADATA, REQUEST_DEVICE_PROPERTY } from '../jwt-devices.constants.js';
+import { transportRequest } from '../transports/transport-request.js';
 
 /**
  * The device the request authenticated as (`{ id, userId }`), set by `JwtDevicesGuard`,
  * `AuthGuard('jwt-devices')` or `PermanentTokenGuard`; `id` is `null` for plain JWTs. `undefined` on a
- * route without those guards.
+ * route without those guards. Works alike on GraphQL resolvers and gateway handlers.
  *
  * @example
  * ```ts
@@ -16,7 +17,7 @@ import { PERMANENT_TOKEN_ALLOWED_METADATA, PUBLIC_ROUTE_METADATA, REQUEST_DEVICE
  */
 export const CurrentDevice = createParamDecorator(
   (_data: unknown, context: ExecutionContext): AuthenticatedDevice | undefined =>
-    context.switchToHttp().getRequest<Record<string, AuthenticatedDevice | undefined>>()[REQUEST_DEVICE_PROPERTY],
+    transportRequest(context)?.[REQUEST_DEVICE_PROPERTY] as AuthenticatedDevice | undefined,
 );
 
 /**
@@ -31,9 +32,7 @@ export const CurrentDevice = createParamDecorator(
  * me(@CurrentUser() user: User) { return { username: user.username }; }
  * ```
  */
-export const CurrentUser = createParamDecorator(
-  (_data: unknown, context: ExecutionContext): unknown => context.switchToHttp().getRequest<{ user?: unknown }>().user,
-);
+export const CurrentUser = createParamDecorator((_data: unknown, context: ExecutionContext): unknown => transportRequest(context)?.user);
 
 /**
  * Marks a route or controller as public: `JwtDevicesGuard` lets it through without a JWT, also when the

@@ -6,15 +6,18 @@ import type { ResolvedJwtDevicesOptions } from '../jwt-devices.options.js';
 import { DeviceJwtStrategy, type StrategyRequest } from './device-jwt.strategy.js';
 import { authenticateDirectly } from './direct-auth.js';
 import { MissingTokenError } from '../jwt-devices.errors.js';
+import { refusalFor } from '../transports/transport-errors.js';
+import { type TransportRequest, transportRequest, unreadableRequestError } from '../transports/transport-request.js';
 import { toHttpException } from './jwt-devices.http-errors.js';
 import { JwtDevicesRoutes } from './jwt-devices.routes.js';
 import { PermittedHeadersGuard } from './permitted-headers.guard.js';
 
 /**
  * Protects routes with the module's JWTs: `@UseGuards(JwtDevicesGuard)` on a route or controller, or
- * app-wide as an `APP_GUARD`. A missing, malformed, forged, expired or revoked token gets 401 with a
- * message that says which; otherwise `request.user` is the app's user (from `users.findUser`) and
- * `@CurrentDevice()` the device. Routes marked `@Public()` (the module's login and refresh routes are)
+ * app-wide as an `APP_GUARD`; the same guard, unchanged, protects GraphQL resolvers (Apollo, Mercurius)
+ * and WebSocket gateways (`ws`, socket.io), refusing in each transport's own terms (see `refusalFor`).
+ * A missing, malformed, forged, expired or revoked token gets 401 with a message that says which;
+ * otherwise `request.user` is the app's user (from `users.findUser`) and `@CurrentDevice()` the device. Routes marked `@Public()` (the module's login and refresh routes are)
  * or with the app's own `publicRouteMetadata` key pass without a token.
  *
  * It is `@nestjs/passport`'s `AuthGuard('jwt-devices')`, and keeps its hooks (`getRequest`,
@@ -35,9 +38,24 @@ export class JwtDevicesGuard extends AuthGuard(JWT_DEVICES_STRATEGY) {
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     // Global guards run in module order, so an app-wide JwtDevicesGuard may run before the module's
     // PermittedHeadersGuard: refuse a stray Permanent-Token here too, before authenticating.
-    if (this.jwtDevicesOptions.permittedHeadersGuard) PermittedHeadersGuard.check(context, this.reflector, this.routes);
-    if (this.isPublic(context)) return true;
-    return authenticateDirectly(this, context, (request: StrategyRequest) => this.strategy.authenticateRequest(request));
+    try {
+      if (this.jwtDevicesOptions.permittedHeadersGuard) PermittedHeadersGuard.check(context, this.reflector, this.routes);
+      if (this.isPublic(context)) return true;
+      return await authenticateDirectly(this, context, (request: StrategyRequest) => this.strategy.authenticateRequest(request));
+    } catch (error) {
+      throw await refusalFor(context, error);
+    }
+  }
+
+  /**
+   * The request the JWT is read from and the user and device are put on: the HTTP request, the
+   * GraphQL context's request, or a socket's handshake (see `transportRequest`).
+   * @throws JwtDevicesError when the transport has none (a `ws` client without `attachUpgradeRequest`).
+   */
+  override getRequest(context: ExecutionContext): TransportRequest {
+    const request = transportRequest(context);
+    if (request === undefined) throw unreadableRequestError(context.getType());
+    return request;
   }
 
   /** Whether the route is public: `@Public()`, or the app's own metadata key (`publicRouteMetadata`). */

@@ -1,4 +1,4 @@
-import { Controller, Get, type INestApplication, Inject, Injectable, type LoggerService, type LogLevel, Module, Post, UseGuards } from '@nestjs/common';
+import { Controller, Get, type INestApplication, Inject, Injectable, type LoggerService, type LogLevel, Module, type ModuleMetadata, Post, type Provider, UseGuards } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { getDataSourceToken, TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
@@ -43,6 +43,13 @@ export interface TestAppSetup {
   typeorm?: Partial<TypeOrmModuleOptions>;
   /** The app's logger; default: errors and warnings to the console. */
   logger?: LoggerService;
+  /** More of the app: modules (`GraphQLModule.forRoot(…)`) and providers (resolvers, gateways). */
+  imports?: ModuleMetadata['imports'];
+  providers?: Provider[];
+  /** Runs on the app before it starts, e.g. `app.useWebSocketAdapter(new WsAdapter(app))`. */
+  beforeInit?: (app: INestApplication) => void;
+  /** Listen on a free port of 127.0.0.1 (sockets need a real server); `url` then says where. */
+  listen?: boolean;
 }
 
 export interface TestApp {
@@ -52,6 +59,8 @@ export interface TestApp {
   users: TestUsers;
   dataSource: DataSource;
   database: TestDatabase;
+  /** `http://127.0.0.1:<port>` when the app listens (`listen: true`). */
+  url: string;
   /** The device entity of this app's database (`Device`, or `PostgresDevice` on PostgreSQL). */
   deviceEntity: ReturnType<typeof deviceEntityFor>;
   /** Every device row, as stored. */
@@ -147,8 +156,14 @@ export async function createTestApp(setup: TestAppSetup = {}): Promise<TestApp> 
   }
   const dataSource = app.get<DataSource>(getDataSourceToken(dataSourceName));
   const deviceEntity = deviceEntityFor(database.options.type);
+  let url = '';
+  if (setup.listen) {
+    await app.listen(0, '127.0.0.1');
+    url = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1');
+  }
   return {
     app,
+    url,
     http: request(app.getHttpServer()),
     clock,
     users,
@@ -177,24 +192,33 @@ async function bootstrap(setup: TestAppSetup, users: TestUsers, clock: FakeClock
       } as TypeOrmModuleOptions),
       usersModule(users, setup.options ?? {}),
       jwtDevicesModule(setup.form ?? 'forRoot', users, setup, database),
+      ...(setup.imports ?? []),
     ],
     controllers: [AppRoutesController],
+    providers: setup.providers ?? [],
   })
     .overrideProvider(JwtDevicesClock)
     .useValue(clock)
     .compile();
-  return startApp(moduleRef, setup.logger ?? ['error', 'warn']);
+  return startApp(moduleRef, setup.logger ?? ['error', 'warn'], setup.beforeInit);
 }
 
 /** Starts a compiled test module as an HTTP app on the Vitest project's adapter (Express or Fastify). */
-export async function startApp(moduleRef: TestingModule, logger: LoggerService | LogLevel[]): Promise<INestApplication> {
+export async function startApp(
+  moduleRef: TestingModule,
+  logger: LoggerService | LogLevel[],
+  beforeInit: (app: INestApplication) => void = () => undefined,
+): Promise<INestApplication> {
   if (currentHttpAdapter() === 'fastify') {
     const app = moduleRef.createNestApplication<NestFastifyApplication>(fastifyAdapter(), { logger });
+    beforeInit(app);
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
     return app;
   }
-  return moduleRef.createNestApplication({ logger }).init();
+  const app = moduleRef.createNestApplication({ logger });
+  beforeInit(app);
+  return app.init();
 }
 
 /** The HTTP adapter of the running Vitest project: `express` (default) or `fastify` (TEST_HTTP_ADAPTER). */
