@@ -40,11 +40,11 @@ class MeResolver {
     return { deviceId: device.id, userId: device.userId, username: user.username };
   }
 
-  /** `AuthGuard('jwt-devices')` as it is: passport reads `switchToHttp().getRequest()`, which a resolver lacks. */
-  @Query(() => String)
+  /** `AuthGuard('jwt-devices')` as it is, no subclass: the module taught passport's guard class the GraphQL request. */
+  @Query(() => Me)
   @UseGuards(AuthGuard('jwt-devices'))
-  passport(): string {
-    return 'unreachable';
+  passport(@CurrentDevice() device: AuthenticatedDevice, @CurrentUser() user: TestUser): Me {
+    return { deviceId: device.id, userId: device.userId, username: user.username };
   }
 
   @Query(() => String)
@@ -125,11 +125,16 @@ describe(`GraphQL on ${adapter === 'fastify' ? 'Mercurius (Fastify)' : 'Apollo (
     }
   });
 
-  it("AuthGuard('jwt-devices') without a subclass cannot read a resolver's request: refused, never answered", async () => {
+  it("AuthGuard('jwt-devices') works on a resolver without a subclass, and refuses with UNAUTHENTICATED", async () => {
     const alice = await login(t, ALICE);
-    const response = await query('{ passport }', { Authorization: `Bearer ${alice.token}` });
-    expect(response.body.data).toBeNull();
-    expect(response.body.errors).toHaveLength(1);
+    const answered = await query('{ passport { deviceId username } }', { Authorization: `Bearer ${alice.token}` });
+    expect(answered.body).toEqual({ data: { passport: { deviceId: alice.device_id, username: 'alice' } } });
+    for (const headers of [{}, { Authorization: 'Bearer not.a.jwt' }] as Record<string, string>[]) {
+      const refused = await query('{ passport { deviceId } }', headers);
+      expect(refused.status).toBeLessThan(500);
+      expect(refused.body.data).toBeNull();
+      expect(refused.body.errors.map((error: { extensions: { code: string } }) => error.extensions.code)).toEqual(['UNAUTHENTICATED']);
+    }
   });
 
   it("a resolver and a ws gateway in one app: DELETE /devices/:id/ closes the device's socket within 500 ms, under load", async () => {

@@ -6,11 +6,14 @@ import type { ResolvedJwtDevicesOptions } from '../jwt-devices.options.js';
 import { DeviceJwtStrategy, type StrategyRequest } from './device-jwt.strategy.js';
 import { authenticateDirectly } from './direct-auth.js';
 import { MissingTokenError } from '../jwt-devices.errors.js';
+import { teachAuthGuardEveryTransport } from '../transports/passport-auth-guard.js';
 import { refusalFor } from '../transports/transport-errors.js';
 import { type TransportRequest, transportRequest, unreadableRequestError } from '../transports/transport-request.js';
 import { toHttpException } from './jwt-devices.http-errors.js';
 import { JwtDevicesRoutes } from './jwt-devices.routes.js';
 import { PermittedHeadersGuard } from './permitted-headers.guard.js';
+
+teachAuthGuardEveryTransport();
 
 /**
  * Protects routes with the module's JWTs: `@UseGuards(JwtDevicesGuard)` on a route or controller, or
