@@ -3,6 +3,7 @@ import { type DataSource, type FindOptionsWhere, In, LessThan, type Repository }
 import { describeFailure, JwtDevicesError, StoreUnavailableError } from '../jwt-devices.errors.js';
 import { type DeviceRecord, deviceEntityFor, MysqlDevice } from './device.entity.js';
 import { DeviceStatements } from './device-statements.js';
+import { redactDeviceQueryLogs } from './redacting-logger.js';
 import type { DeviceDeleteFilter, DeviceStore, ListedDevice, NewDevice, StoredDevice } from './device-store.js';
 
 /** The columns every check of a device needs. */
@@ -56,6 +57,7 @@ export class TypeOrmDeviceStore implements DeviceStore {
     }
     if (entity === MysqlDevice) assertUtcConnection(dataSource.options as { timezone?: string });
     this.devices = dataSource.getRepository(entity);
+    redactDeviceQueryLogs(dataSource);
     if (options.preparedStatements === false) this.prepared = null;
     else if (dataSource.isInitialized) this.statements();
   }
