@@ -32,6 +32,14 @@ export interface Refreshed<TUser extends object = object> extends Authenticated<
   readonly response: RefreshResponse;
 }
 
+/** One page of a user's devices (see {@link DevicesService.list}). */
+export interface DevicePage {
+  /** At most `devicesPageSize` devices, oldest (lowest id) first. */
+  readonly devices: DeviceView[];
+  /** Pass it as `after` for the next page; `null` on the last page. */
+  readonly next: number | null;
+}
+
 /** A user id as apps pass it: the string the module stores, or the number the app's entity has. */
 export type UserId = string | number;
 
@@ -110,9 +118,14 @@ export class DevicesService {
     return { user: refreshed.user, device: { id: refreshed.id, userId: refreshed.userId }, response };
   }
 
-  /** The user's devices, oldest first; `currentDeviceId` marks the calling one. */
-  async list(userId: UserId, currentDeviceId: number | null = null): Promise<DeviceView[]> {
-    return (await this.management.list(String(userId))).map((device) => toView(device, currentDeviceId));
+  /**
+   * One page of the user's devices, oldest (lowest id) first, at most `devicesPageSize`;
+   * `currentDeviceId` marks the calling one. For the rest, call again with `{ after: page.next }`
+   * until `next` is `null`. Costs one read of `devicesPageSize + 1` rows however many devices the user has.
+   */
+  async list(userId: UserId, currentDeviceId: number | null = null, { after = null }: { after?: number | null } = {}): Promise<DevicePage> {
+    const { devices, next } = await this.management.list(String(userId), after);
+    return { devices: devices.map((device) => toView(device, currentDeviceId)), next };
   }
 
   /**

@@ -5,7 +5,7 @@ export {
   RedisDeviceRevocations,
   type RevokedDevices,
 } from './cache/device-revocations.js';
-export { type Authenticated, type AuthenticatedDevice, DevicesService, type Refreshed, type UserId } from './devices.service.js';
+export { type Authenticated, type AuthenticatedDevice, type DevicePage, DevicesService, type Refreshed, type UserId } from './devices.service.js';
 export { DeviceLoginResponse, DeviceView, type LoginResponse, PlainLoginResponse, RefreshResponse } from './devices.responses.js';
 export { type Duration, parseDuration } from './duration.js';
 export { DeviceJwtStrategy, type StrategyRequest } from './http/device-jwt.strategy.js';

@@ -161,8 +161,29 @@ function moduleOperations(security: unknown[], rotation: boolean): Record<string
     devices: {
       get: guarded({
         operationId: 'jwtDevicesList',
-        summary: 'The caller’s devices, oldest first; the calling one has `current: true`.',
-        responses: { 200: { description: 'The devices.', content: json({ type: 'array', items: schemaRef('JwtDevicesDevice') }) } },
+        summary: 'The caller’s devices, oldest first, a page at a time (devicesPageSize, 100 by default); the calling one has `current: true`.',
+        parameters: [
+          {
+            name: 'after',
+            in: 'query',
+            required: false,
+            description: 'List the devices after this id: the next page, as the `Link` header of the previous one gives it.',
+            schema: { type: 'integer', minimum: 0, maximum: 2_147_483_647 },
+          },
+        ],
+        responses: {
+          200: {
+            description: 'One page of devices.',
+            headers: {
+              Link: {
+                description: 'When more devices exist: `<…/devices/?after=<id>>; rel="next"` (RFC 8288), the URL of the next page.',
+                schema: { type: 'string' },
+              },
+            },
+            content: json({ type: 'array', items: schemaRef('JwtDevicesDevice') }),
+          },
+          400: error(`"after" is not 0 or a device id. Or: ${COMMON[400]}`),
+        },
       }),
       delete: guarded({ operationId: 'jwtDevicesSignOutAll', summary: 'Sign out every device of the caller, this one included.', responses: signedOut }),
     },

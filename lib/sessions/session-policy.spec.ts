@@ -110,7 +110,7 @@ describe('SessionPolicy.open', () => {
     });
     expect(JSON.stringify(rows)).not.toContain(permanentToken);
     expect(key.equals(deriveDeviceKey(h.options.jwtSecret, rows[0]!.jwtSecret))).toBe(true);
-    expect(await h.management.list('alice')).toMatchObject([{ id, ...PHONE }]);
+    expect((await h.management.list('alice')).devices).toMatchObject([{ id, ...PHONE }]);
   });
 
   it('emits device.created with ids and name only', async () => {
@@ -639,14 +639,14 @@ describe('DeviceManagement', () => {
       const h = setup();
       const { id } = await h.open('alice', T0);
       expect(await h.management.rename('alice', id, '  Work\u200b phone\u0000 ')).toMatchObject({ id, name: 'Work phone' });
-      expect(await h.management.list('alice')).toMatchObject([{ id, name: 'Work phone' }]);
+      expect((await h.management.list('alice')).devices).toMatchObject([{ id, name: 'Work phone' }]);
     });
 
     it('leaves another user\'s device alone', async () => {
       const h = setup();
       const { id } = await h.open('alice', T0);
       expect(await h.management.rename('bob', id, 'Mine now')).toBeUndefined();
-      expect(await h.management.list('alice')).toMatchObject([{ id, name: PHONE.name }]);
+      expect((await h.management.list('alice')).devices).toMatchObject([{ id, name: PHONE.name }]);
     });
 
     it.each([
@@ -658,7 +658,7 @@ describe('DeviceManagement', () => {
       const h = setup();
       const { id } = await h.open('alice', T0);
       await expect(h.management.rename('alice', id, name)).rejects.toThrow(InvalidDeviceInputError);
-      expect(await h.management.list('alice')).toMatchObject([{ id, name: PHONE.name }]);
+      expect((await h.management.list('alice')).devices).toMatchObject([{ id, name: PHONE.name }]);
     });
 
     it('accepts 255 characters', async () => {

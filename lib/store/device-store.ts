@@ -40,6 +40,14 @@ export interface ListedDevice {
   readonly lastRequestDatetime: Date;
 }
 
+/** Which devices {@link DeviceStore.list} returns. */
+export interface DeviceListPage {
+  /** Only devices with a greater id; `null` from the first. */
+  readonly after: number | null;
+  /** At most this many. */
+  readonly limit: number;
+}
+
 /** A device to create at login. */
 export interface NewDevice {
   readonly userId: string;
@@ -83,8 +91,11 @@ export interface DeviceStore {
    * @returns false when the device no longer holds `fromHash` (another refresh rotated it first).
    */
   rotate(id: number, fromHash: string, toHash: string, at: Date): Promise<boolean>;
-  /** The user's devices, oldest first. */
-  list(userId: string): Promise<ListedDevice[]>;
+  /**
+   * The user's devices in order of id (oldest first), those after `page.after` only, at most
+   * `page.limit` of them: a page of a keyset pagination.
+   */
+  list(userId: string, page: DeviceListPage): Promise<ListedDevice[]>;
   /** Renames one of the user's devices. @returns it, or `undefined` when the user has no such device. */
   rename(userId: string, id: number, name: string): Promise<ListedDevice | undefined>;
   /** Ids of the user's devices, most recently used first; at most `limit` of them when given. */

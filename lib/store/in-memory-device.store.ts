@@ -1,4 +1,4 @@
-import type { DeviceDeleteFilter, DeviceStore, ListedDevice, NewDevice, StoredDevice } from './device-store.js';
+import type { DeviceDeleteFilter, DeviceListPage, DeviceStore, ListedDevice, NewDevice, StoredDevice } from './device-store.js';
 
 interface Row extends StoredDevice {
   name: string;
@@ -56,10 +56,11 @@ export class InMemoryDeviceStore implements DeviceStore {
     return true;
   }
 
-  async list(userId: string): Promise<ListedDevice[]> {
+  async list(userId: string, { after, limit }: DeviceListPage): Promise<ListedDevice[]> {
     return [...this.rows.values()]
-      .filter((row) => row.userId === userId)
-      .sort((a, b) => a.created.getTime() - b.created.getTime() || a.id - b.id)
+      .filter((row) => row.userId === userId && (after === null || row.id > after))
+      .sort((a, b) => a.id - b.id)
+      .slice(0, limit)
       .map(listed);
   }
 

@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
-import { type DataSource, type FindOptionsWhere, In, LessThan, type Repository } from 'typeorm';
+import { type DataSource, type FindOptionsWhere, In, LessThan, MoreThan, type Repository } from 'typeorm';
 import { describeFailure, JwtDevicesError, StoreUnavailableError } from '../jwt-devices.errors.js';
 import { type DeviceRecord, deviceEntityFor, MysqlDevice } from './device.entity.js';
 import { DeviceStatements } from './device-statements.js';
 import { redactDeviceQueryLogs } from './redacting-logger.js';
-import type { DeviceDeleteFilter, DeviceStore, ListedDevice, NewDevice, StoredDevice } from './device-store.js';
+import type { DeviceDeleteFilter, DeviceListPage, DeviceStore, ListedDevice, NewDevice, StoredDevice } from './device-store.js';
 
 /** The columns every check of a device needs. */
 const STORED = {
@@ -130,8 +130,9 @@ export class TypeOrmDeviceStore implements DeviceStore {
     return Boolean(result.affected);
   }
 
-  list(userId: string): Promise<ListedDevice[]> {
-    return this.run(() => this.devices.find({ where: { userId }, order: { created: 'ASC', id: 'ASC' }, select: LISTED }));
+  list(userId: string, { after, limit }: DeviceListPage): Promise<ListedDevice[]> {
+    const where: FindOptionsWhere<DeviceRecord> = after === null ? { userId } : { userId, id: MoreThan(after) };
+    return this.run(() => this.devices.find({ where, order: { id: 'ASC' }, select: LISTED, take: limit }));
   }
 
   async rename(userId: string, id: number, name: string): Promise<ListedDevice | undefined> {
