@@ -35,6 +35,7 @@ export {
   PUBLIC_ROUTE_METADATA,
   REQUEST_DEVICE_PROPERTY,
   REQUEST_REFRESH_PROPERTY,
+  USER_REVOCATION_TABLE,
 } from './jwt-devices.constants.js';
 export {
   DeviceEvictedError,
@@ -47,6 +48,7 @@ export {
   JwtDevicesOptionsError,
   JwtDevicesRequestError,
   LoginNotConfiguredError,
+  LoginRevokedError,
   MissingTokenError,
   NoDevicesError,
   PermanentTokenReusedError,
@@ -69,11 +71,14 @@ export {
   type StoredDevice,
 } from './store/device-store.js';
 export { InMemoryDeviceStore } from './store/in-memory-device.store.js';
+export { LoginAttempt } from './sessions/login-attempt.js';
 export {
   AddPermanentTokenLineage1764500000000,
   CreateJwtDevicesDevice1764400000000,
   JWT_DEVICES_MIGRATIONS,
+  CreateUserRevocation1764700000000,
   UserIdNoPadCollation1764600000000,
 } from './store/migrations/index.js';
+export { MysqlUserRevocation, PostgresUserRevocation, UserRevocation, userRevocationEntityFor } from './store/user-revocation.entity.js';
 export { TypeOrmDeviceStore } from './store/typeorm-device.store.js';
 export { type DeviceJwtClaims, DeviceTokens } from './tokens/device-tokens.js';

@@ -129,7 +129,9 @@ function moduleOperations(security: unknown[], rotation: boolean): Record<string
         responses: {
           200: { description: 'Logged in. Plain `{token}` when permanentTokenAuth is off.', content: json(schemaRef('JwtDevicesLoginResponse')) },
           400: error(`Missing or wrong credentials, or a malformed body; no device is created. Or: ${COMMON[400]}`),
-          409: error('Newer parallel logins of this user pushed this device out at once (devicesPerUser). Log in again.'),
+          409: error(
+            'No device was issued: newer parallel logins of this user pushed it out at once (devicesPerUser), or all devices of the user were revoked (e.g. a password change) while the credentials were being checked. Log in again.',
+          ),
           415: error('The body is not JSON (form bodies are refused unless the app allows them), or its charset is not supported.'),
           503: error(COMMON[503]),
         },

@@ -4,6 +4,7 @@ import { InvalidDeviceInputError, JwtDevicesError } from '../jwt-devices.errors.
 import type { ResolvedJwtDevicesOptions } from '../jwt-devices.options.js';
 import { DeviceStore, isStorableId, type ListedDevice, MAX_DEVICE_ID } from '../store/device-store.js';
 import { cleanDeviceText, MAX_DEVICE_TEXT } from './device-names.js';
+import { REVOCATION_SETTLE_MS } from './login-attempt.js';
 import { SessionPolicy } from './session-policy.js';
 
 /** One page of a user's devices, and where the next one starts. */
@@ -63,6 +64,21 @@ export class DeviceManagement {
    */
   async revoke(userId: string, deviceId: number, now: number): Promise<boolean> {
     return isStorableId(deviceId) && (await this.policy.remove([{ id: deviceId, userId }], { userId }, 'logout', now)) > 0;
+  }
+
+  /**
+   * Signs out every device of the user, e.g. after a password change, and every login of the user whose
+   * credential check began before (on any instance: see `SessionPolicy.open`). Marks the user first,
+   * then deletes; returns no sooner than {@link REVOCATION_SETTLE_MS} after the mark, so a login the
+   * caller starts next is not taken for one that began before. @returns how many devices.
+   */
+  async revokeAll(userId: string, now: number): Promise<number> {
+    await this.store.markRevoked(userId);
+    const marked = performance.now();
+    const revoked = await this.revokeAllBut(userId, null, now);
+    const settle = REVOCATION_SETTLE_MS - (performance.now() - marked);
+    if (settle > 0) await new Promise((resolve) => setTimeout(resolve, Math.ceil(settle)));
+    return revoked;
   }
 
   /**

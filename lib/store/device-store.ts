@@ -103,6 +103,13 @@ export interface DeviceStore {
   /** Devices idle since before `cutoff`, least recently used first, at most `limit`. */
   findIdle(cutoff: Date, limit: number): Promise<Array<{ id: number; userId: string }>>;
   /**
+   * Records, by the store's clock (the database's, shared by every instance), that every device of the
+   * user is being revoked now: one row per user, never moved back.
+   */
+  markRevoked(userId: string): Promise<void>;
+  /** Milliseconds since the user's last {@link markRevoked}, by the store's clock; `null` when never. */
+  sinceRevoked(userId: string): Promise<number | null>;
+  /**
    * Deletes those of `ids` that match `filter`. @returns the ids of the rows this call deleted (not those
    * that were already gone, or that a concurrent call deleted), in any order.
    */

@@ -13,6 +13,8 @@ interface Row extends StoredDevice {
 export class InMemoryDeviceStore implements DeviceStore {
   private readonly rows = new Map<number, Row>();
   private nextId = 1;
+  /** `performance.now()` of each user's last revocation mark. */
+  private readonly revoked = new Map<string, number>();
 
   /** Every stored device, for assertions. */
   all(): StoredDevice[] {
@@ -86,6 +88,15 @@ export class InMemoryDeviceStore implements DeviceStore {
       .sort((a, b) => a.lastRequestDatetime.getTime() - b.lastRequestDatetime.getTime())
       .slice(0, limit)
       .map(({ id, userId }) => ({ id, userId }));
+  }
+
+  async markRevoked(userId: string): Promise<void> {
+    this.revoked.set(userId, performance.now());
+  }
+
+  async sinceRevoked(userId: string): Promise<number | null> {
+    const at = this.revoked.get(userId);
+    return at === undefined ? null : performance.now() - at;
   }
 
   async delete(ids: readonly number[], filter: DeviceDeleteFilter = {}): Promise<number[]> {

@@ -4,6 +4,7 @@ import { describeFailure, JwtDevicesError, StoreUnavailableError } from '../jwt-
 import { type DeviceRecord, deviceEntityFor, MysqlDevice } from './device.entity.js';
 import { DeviceStatements } from './device-statements.js';
 import { redactDeviceQueryLogs } from './redacting-logger.js';
+import { userRevocationSql, type UserRevocationSql } from './user-revocation-sql.js';
 import type { DeviceDeleteFilter, DeviceListPage, DeviceStore, ListedDevice, NewDevice, StoredDevice } from './device-store.js';
 
 /** The columns every check of a device needs. */
@@ -38,6 +39,7 @@ export class TypeOrmDeviceStore implements DeviceStore {
   private readonly devices: Repository<DeviceRecord>;
   /** The prepared statements, built on first use (`null`: this driver keeps the repository path). */
   private prepared: DeviceStatements | null | undefined;
+  private readonly revocations: UserRevocationSql;
 
   /**
    * @param options.preparedStatements `false` keeps every query on TypeORM's repository path (the
@@ -58,6 +60,7 @@ export class TypeOrmDeviceStore implements DeviceStore {
     if (entity === MysqlDevice) assertUtcConnection(dataSource.options as { timezone?: string });
     this.devices = dataSource.getRepository(entity);
     redactDeviceQueryLogs(dataSource);
+    this.revocations = userRevocationSql(dataSource, this.devices.metadata.schema, this.devices.metadata.database);
     if (options.preparedStatements === false) this.prepared = null;
     else if (dataSource.isInitialized) this.statements();
   }
@@ -157,6 +160,15 @@ export class TypeOrmDeviceStore implements DeviceStore {
         take: limit,
       }),
     );
+  }
+
+  async markRevoked(userId: string): Promise<void> {
+    await this.run(() => this.dataSource.query(this.revocations.mark, [userId]));
+  }
+
+  async sinceRevoked(userId: string): Promise<number | null> {
+    const rows: Array<{ age: unknown }> = await this.run(() => this.dataSource.query(this.revocations.age, [userId]));
+    return rows.length === 0 ? null : Number(rows[0]!.age);
   }
 
   async delete(ids: readonly number[], filter: DeviceDeleteFilter = {}): Promise<number[]> {
