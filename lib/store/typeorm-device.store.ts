@@ -72,7 +72,7 @@ export class TypeOrmDeviceStore implements DeviceStore {
    */
   statements(): DeviceStatements | undefined {
     if (this.prepared === undefined && this.dataSource.isInitialized) {
-      this.prepared = DeviceStatements.for(this.dataSource, this.devices, Object.keys(STORED)) ?? null;
+      this.prepared = DeviceStatements.for(this.dataSource, this.devices, Object.keys(STORED), this.revocations) ?? null;
     }
     if (this.dataSource.subscribers.length > 0 && this.subscribed()) return undefined;
     return this.prepared ?? undefined;
@@ -163,10 +163,14 @@ export class TypeOrmDeviceStore implements DeviceStore {
   }
 
   async markRevoked(userId: string): Promise<void> {
+    const statements = this.statements();
+    if (statements) return this.run(() => statements.markRevoked(userId));
     await this.run(() => this.dataSource.query(this.revocations.mark, [userId]));
   }
 
   async sinceRevoked(userId: string): Promise<number | null> {
+    const statements = this.statements();
+    if (statements) return this.run(() => statements.sinceRevoked(userId));
     const rows: Array<{ age: unknown }> = await this.run(() => this.dataSource.query(this.revocations.age, [userId]));
     return rows.length === 0 ? null : Number(rows[0]!.age);
   }
