@@ -18,15 +18,15 @@ const SECRET_TABLES = [DEVICE_TABLE];
 export class RedactingLogger implements TypeOrmLogger {
   constructor(readonly inner: TypeOrmLogger) {}
 
-  logQuery(query: string, parameters?: unknown[], queryRunner?: QueryRunner): unknown {
+  logQuery(query: string, parameters?: Parameters, queryRunner?: QueryRunner): unknown {
     return this.inner.logQuery(query, redact(query, parameters), queryRunner);
   }
 
-  logQueryError(error: string | Error, query: string, parameters?: unknown[], queryRunner?: QueryRunner): unknown {
+  logQueryError(error: string | Error, query: string, parameters?: Parameters, queryRunner?: QueryRunner): unknown {
     return this.inner.logQueryError(error, query, redact(query, parameters), queryRunner);
   }
 
-  logQuerySlow(time: number, query: string, parameters?: unknown[], queryRunner?: QueryRunner): unknown {
+  logQuerySlow(time: number, query: string, parameters?: Parameters, queryRunner?: QueryRunner): unknown {
     return this.inner.logQuerySlow(time, query, redact(query, parameters), queryRunner);
   }
 
@@ -62,9 +62,12 @@ export function redactDeviceQueryLogs(dataSource: DataSource): void {
   });
 }
 
-function redact(query: string, parameters: unknown[] | undefined): unknown[] | undefined {
-  if (!parameters || parameters.length === 0 || !SECRET_TABLES.some((table) => query.includes(table))) return parameters;
-  return parameters.map(redactValue);
+/** Statement parameters as TypeORM hands them to loggers: positional, or named (an object). */
+type Parameters = unknown[] | Record<string, unknown>;
+
+function redact(query: string, parameters: Parameters | undefined): Parameters | undefined {
+  if (!parameters || !SECRET_TABLES.some((table) => query.includes(table))) return parameters;
+  return Array.isArray(parameters) ? parameters.map(redactValue) : Object.fromEntries(Object.entries(parameters).map(([name, value]) => [name, redactValue(value)]));
 }
 
 function redactValue(value: unknown): unknown {
