@@ -52,3 +52,33 @@ export class DeviceView {
   /** `true` for the device that made the request. */
   current!: boolean;
 }
+
+/** The device (or, with `permanentTokenAuth: false`, the device-less session) a request authenticated as. */
+export interface AuthenticatedDevice {
+  /** The device's id; `null` for a plain JWT (`permanentTokenAuth: false`). */
+  readonly id: number | null;
+  /** The app's user id, as stored on the device (always a string). */
+  readonly userId: string;
+}
+
+/** A verified credential: the app's user (from `users.findUser`) and the device it came from. */
+export interface Authenticated<TUser extends object = object> {
+  readonly user: TUser;
+  readonly device: AuthenticatedDevice;
+}
+
+/** An accepted permanent token: the user, the device, and the body the refresh route answers with. */
+export interface Refreshed<TUser extends object = object> extends Authenticated<TUser> {
+  readonly response: RefreshResponse;
+}
+
+/** One page of a user's devices (see {@link DevicesService.list}). */
+export interface DevicePage {
+  /** At most `devicesPageSize` devices, oldest (lowest id) first. */
+  readonly devices: DeviceView[];
+  /** Pass it as `after` for the next page; `null` on the last page. */
+  readonly next: number | null;
+}
+
+/** A user id as apps pass it: the string the module stores, or the number the app's entity has. */
+export type UserId = string | number;

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { KeyObject } from 'node:crypto';
 import { DeviceKeys } from './cache/device-keys.js';
-import type { DeviceLoginResponse, DeviceView, LoginResponse, RefreshResponse } from './devices.responses.js';
+import type { Authenticated, AuthenticatedDevice, DeviceLoginResponse, DevicePage, DeviceView, LoginResponse, Refreshed, RefreshResponse, UserId } from './devices.responses.js';
 import { JwtDevicesClock } from './jwt-devices.clock.js';
 import { JWT_DEVICES_OPTIONS } from './jwt-devices.constants.js';
 import { InvalidCredentialsError, InvalidTokenError, JwtDevicesError, LoginNotConfiguredError } from './jwt-devices.errors.js';
@@ -9,31 +9,12 @@ import type { ResolvedJwtDevicesOptions } from './jwt-devices.options.js';
 import { AppUsers } from './jwt-devices.users.js';
 import { DeviceManagement } from './sessions/device-management.js';
 import { describeDevice, type RequestHeaders } from './sessions/device-names.js';
+import { LoginAttempt } from './sessions/login-attempt.js';
 import { SessionPolicy } from './sessions/session-policy.js';
 import { isStorableId, type ListedDevice, MAX_DEVICE_ID, parseDeviceId } from './store/device-store.js';
 import { type DeviceJwtClaims, DeviceTokens } from './tokens/device-tokens.js';
 
-/** The device (or, with `permanentTokenAuth: false`, the device-less session) a request authenticated as. */
-export interface AuthenticatedDevice {
-  /** The device's id; `null` for a plain JWT (`permanentTokenAuth: false`). */
-  readonly id: number | null;
-  /** The app's user id, as stored on the device (always a string). */
-  readonly userId: string;
-}
-
-/** A verified credential: the app's user (from `users.findUser`) and the device it came from. */
-export interface Authenticated<TUser extends object = object> {
-  readonly user: TUser;
-  readonly device: AuthenticatedDevice;
-}
-
-/** An accepted permanent token: the user, the device, and the body the refresh route answers with. */
-export interface Refreshed<TUser extends object = object> extends Authenticated<TUser> {
-  readonly response: RefreshResponse;
-}
-
-/** A user id as apps pass it: the string the module stores, or the number the app's entity has. */
-export type UserId = string | number;
+export type { Authenticated, AuthenticatedDevice, DevicePage, Refreshed, UserId } from './devices.responses.js';
 
 /**
  * What apps call: log in, issue devices from their own login flows, authenticate JWTs, refresh, list,
@@ -60,21 +41,34 @@ export class DevicesService {
    */
   async login(credentials: { username: string; password: string }, request?: { headers?: RequestHeaders }): Promise<LoginResponse> {
     if (!this.users.canValidate) throw new LoginNotConfiguredError();
+    const attempt = this.loginAttempt();
     const user = await this.users.validateUser(credentials.username, credentials.password);
     if (!user) throw new InvalidCredentialsError();
-    return this.issue(user, request);
+    return this.issue(user, request, { attempt });
+  }
+
+  /**
+   * Marks the start of a credential check in an app's own login flow: pass it to {@link issue}, which
+   * then refuses (`LoginRevokedError`) if `revokeAllForUser()` ran for the user, on any instance, after
+   * this moment, as after a password change the check may have seen the old password.
+   */
+  loginAttempt(): LoginAttempt {
+    return new LoginAttempt();
   }
 
   /**
    * Logs `user` in: creates a device named from the request's `X-Device-Model`/`User-Agent` headers and
    * returns `{token, permanent_token, device_id}`; with `permanentTokenAuth: false` returns `{token}`.
    * For apps with their own login flow (OAuth, magic links, …): the body is the one `POST /auth-token/` gives.
+   * `attempt` ({@link loginAttempt}, taken before the app checked the credentials) says when the login
+   * began; without it, the login begins with this call.
+   * @throws LoginRevokedError when `revokeAllForUser(user)` ran after the login began (no device is left).
    */
-  async issue(user: object, request?: { headers?: RequestHeaders }): Promise<LoginResponse> {
+  async issue(user: object, request?: { headers?: RequestHeaders }, { attempt = this.loginAttempt() }: { attempt?: LoginAttempt } = {}): Promise<LoginResponse> {
     const userId = this.userIdOf(user);
     const now = this.clock.now();
     if (!this.options.permanentTokenAuth) return { token: this.sign(user, userId, null, this.keys.plainKey, now) };
-    const device = await this.policy.open(String(userId), describeDevice(request?.headers), now);
+    const device = await this.policy.open(String(userId), describeDevice(request?.headers), now, attempt);
     const response: DeviceLoginResponse = {
       token: this.sign(user, userId, device.id, device.key, now),
       permanent_token: device.permanentToken,
@@ -110,9 +104,14 @@ export class DevicesService {
     return { user: refreshed.user, device: { id: refreshed.id, userId: refreshed.userId }, response };
   }
 
-  /** The user's devices, oldest first; `currentDeviceId` marks the calling one. */
-  async list(userId: UserId, currentDeviceId: number | null = null): Promise<DeviceView[]> {
-    return (await this.management.list(String(userId))).map((device) => toView(device, currentDeviceId));
+  /**
+   * One page of the user's devices, oldest (lowest id) first, at most `devicesPageSize`;
+   * `currentDeviceId` marks the calling one. For the rest, call again with `{ after: page.next }`
+   * until `next` is `null`. Costs one read of `devicesPageSize + 1` rows however many devices the user has.
+   */
+  async list(userId: UserId, currentDeviceId: number | null = null, { after = null }: { after?: number | null } = {}): Promise<DevicePage> {
+    const { devices, next } = await this.management.list(String(userId), after);
+    return { devices: devices.map((device) => toView(device, currentDeviceId)), next };
   }
 
   /**
@@ -138,9 +137,12 @@ export class DevicesService {
     return this.management.revokeAllBut(String(userId), keepDeviceId, this.clock.now());
   }
 
-  /** Signs out every device of the user, e.g. after a password change. @returns how many. */
+  /**
+   * Signs out every device of the user, e.g. after a password change, and refuses every login of the
+   * user whose credential check began before this call, on any instance. @returns how many devices.
+   */
   revokeAllForUser(userId: UserId): Promise<number> {
-    return this.management.revokeAllBut(String(userId), null, this.clock.now());
+    return this.management.revokeAll(String(userId), this.clock.now());
   }
 
   /**

@@ -5,7 +5,7 @@ export {
   RedisDeviceRevocations,
   type RevokedDevices,
 } from './cache/device-revocations.js';
-export { type Authenticated, type AuthenticatedDevice, DevicesService, type Refreshed, type UserId } from './devices.service.js';
+export { type Authenticated, type AuthenticatedDevice, type DevicePage, DevicesService, type Refreshed, type UserId } from './devices.service.js';
 export { CookieLoginResponse, DeviceLoginResponse, DeviceView, type LoginResponse, PlainLoginResponse, RefreshResponse } from './devices.responses.js';
 export { type Duration, parseDuration } from './duration.js';
 export { CookieTransport, crossSiteRefusal } from './http/cookie-transport.js';
@@ -36,6 +36,7 @@ export {
   PUBLIC_ROUTE_METADATA,
   REQUEST_DEVICE_PROPERTY,
   REQUEST_REFRESH_PROPERTY,
+  USER_REVOCATION_TABLE,
 } from './jwt-devices.constants.js';
 export {
   DeviceEvictedError,
@@ -48,6 +49,7 @@ export {
   JwtDevicesOptionsError,
   JwtDevicesRequestError,
   LoginNotConfiguredError,
+  LoginRevokedError,
   MissingTokenError,
   NoDevicesError,
   PermanentTokenReusedError,
@@ -70,12 +72,15 @@ export {
   type StoredDevice,
 } from './store/device-store.js';
 export { InMemoryDeviceStore } from './store/in-memory-device.store.js';
+export { LoginAttempt } from './sessions/login-attempt.js';
 export {
   AddPermanentTokenLineage1764500000000,
   CreateJwtDevicesDevice1764400000000,
   JWT_DEVICES_MIGRATIONS,
+  CreateUserRevocation1764700000000,
   UserIdNoPadCollation1764600000000,
 } from './store/migrations/index.js';
+export { MysqlUserRevocation, PostgresUserRevocation, UserRevocation, userRevocationEntityFor } from './store/user-revocation.entity.js';
 export { TypeOrmDeviceStore } from './store/typeorm-device.store.js';
 export { type DeviceJwtClaims, DeviceTokens } from './tokens/device-tokens.js';
 export { DeviceSockets, JWT_DEVICES_CLOSE_CODES, JWT_DEVICES_DISCONNECT_EVENT, type SocketCloseReason } from './transports/device-sockets.js';

@@ -35,6 +35,9 @@ export const REQUEST_REFRESH_PROPERTY = 'jwtDeviceRefresh';
 /** Default table name of the {@link Device} entity. */
 export const DEVICE_TABLE = 'jwt_devices_device';
 
+/** Table of the `UserRevocation` entity: when each user's devices were last all revoked. */
+export const USER_REVOCATION_TABLE = 'jwt_devices_user_revocation';
+
 /** Injection token of the validated, defaulted, frozen options (`ResolvedJwtDevicesOptions`). */
 export const JWT_DEVICES_OPTIONS = Symbol('JWT_DEVICES_OPTIONS');
 

@@ -94,6 +94,17 @@ export class DeviceEvictedError extends JwtDevicesRequestError {
   }
 }
 
+/**
+ * A login whose credential check began before `revokeAllForUser()` of its user (a password change, a
+ * sign-out of every device) on any instance: the credentials it checked may be the old ones, so its
+ * device is deleted and no token is issued. The client logs in again (with the new password).
+ */
+export class LoginRevokedError extends JwtDevicesRequestError {
+  constructor() {
+    super("This user's sessions were revoked while this login was being checked (e.g. a password change); log in again.");
+  }
+}
+
 /** The app issues plain JWTs (`permanentTokenAuth: false`): there are no devices to list or sign out. */
 export class NoDevicesError extends JwtDevicesRequestError {
   constructor() {

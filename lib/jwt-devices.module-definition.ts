@@ -25,6 +25,7 @@ import { resolveJwtDevicesOptions } from './jwt-devices.options-resolver.js';
 import { DeviceManagement } from './sessions/device-management.js';
 import { SessionPolicy } from './sessions/session-policy.js';
 import { deviceEntityFor } from './store/device.entity.js';
+import { userRevocationEntityFor } from './store/user-revocation.entity.js';
 import { DeviceStore } from './store/device-store.js';
 import { TypeOrmDeviceStore } from './store/typeorm-device.store.js';
 import { DeviceTokens } from './tokens/device-tokens.js';
@@ -98,7 +99,7 @@ function withRegistrations(definition: DynamicModule, extras: JwtDevicesModuleEx
   return {
     ...definition,
     global: isGlobal,
-    imports: [...(definition.imports ?? []), ...(database ? [TypeOrmModule.forFeature([deviceEntityFor(database)], dataSource)] : [])],
+    imports: [...(definition.imports ?? []), ...(database ? [TypeOrmModule.forFeature([deviceEntityFor(database), userRevocationEntityFor(database)], dataSource)] : [])],
     providers: [...(definition.providers ?? []), ...providers],
     controllers: devicesController ? [devicesController] : [],
     exports: [JWT_DEVICES_OPTIONS, DeviceStore, ...EXPORTED],

@@ -12,6 +12,8 @@ import type { JwtDevicesUsers } from './jwt-devices.users.js';
 import type { DeviceStore } from './store/device-store.js';
 
 const MIN_SECRET_LENGTH = 32;
+/** Largest `devicesPageSize`: one answer stays well under a megabyte. */
+const MAX_DEVICES_PAGE_SIZE = 1_000;
 
 /**
  * Validates raw options and fills in defaults. Runs once, when the module starts.
@@ -67,6 +69,10 @@ export function resolveJwtDevicesOptions(raw: JwtDevicesModuleOptions): Resolved
   if (devicesPerUser !== null && (!Number.isSafeInteger(devicesPerUser) || devicesPerUser < 1)) {
     throw new JwtDevicesOptionsError('devicesPerUser', `must be a whole number, 1 or more, or null for no limit; got ${describeValue(devicesPerUser)}.`);
   }
+  const { devicesPageSize } = options;
+  if (!Number.isSafeInteger(devicesPageSize) || devicesPageSize < 1 || devicesPageSize > MAX_DEVICES_PAGE_SIZE) {
+    throw new JwtDevicesOptionsError('devicesPageSize', `must be a whole number from 1 to ${MAX_DEVICES_PAGE_SIZE}; got ${describeValue(devicesPageSize)}.`);
+  }
 
   return Object.freeze({
     jwtSecret: Buffer.from(options.jwtSecret, 'utf8'),
@@ -81,6 +87,7 @@ export function resolveJwtDevicesOptions(raw: JwtDevicesModuleOptions): Resolved
     permanentTokenReuseInterval,
     permanentTokenMaxAge,
     devicesPerUser,
+    devicesPageSize,
     onEvent: options.onEvent ?? null,
     redis: resolveRedis(options.redis),
     permittedHeadersGuard: options.permittedHeadersGuard,

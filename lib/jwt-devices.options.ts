@@ -126,6 +126,14 @@ export interface JwtDevicesModuleOptions {
   devicesPerUser?: number | null;
 
   /**
+   * Most devices one answer of `GET /devices/` (and `DevicesService.list()`) holds. When the user has
+   * more, the answer carries `Link: </devices/?after=<id>>; rel="next"` for the rest (keyset by id).
+   * At most 1000.
+   * @default 100
+   */
+  devicesPageSize?: number;
+
+  /**
    * Called for every device event (created, refreshed, rotated, revoked with a reason, reuse
    * detected), for audit logs and alerts. Events hold ids and reasons, never tokens. Errors it throws
    * or rejects with are logged, never passed to the request. With `@nestjs/event-emitter`:
@@ -200,6 +208,7 @@ export interface ResolvedJwtDevicesOptions {
   /** Milliseconds, or `null` for no limit. */
   readonly permanentTokenMaxAge: number | null;
   readonly devicesPerUser: number | null;
+  readonly devicesPageSize: number;
   readonly onEvent: JwtDevicesEventListener | null;
   readonly redis: Readonly<JwtDevicesRedisOptions> | null;
   readonly permittedHeadersGuard: boolean;
@@ -231,6 +240,7 @@ export const JWT_DEVICES_DEFAULTS = Object.freeze({
   permanentTokenReuseInterval: '10s',
   permanentTokenMaxAge: null,
   devicesPerUser: null,
+  devicesPageSize: 100,
   redis: null,
   permittedHeadersGuard: true,
   allowFormLogin: false,

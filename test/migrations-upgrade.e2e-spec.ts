@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEVICE_TABLE, JWT_DEVICES_MIGRATIONS } from '../lib/index.js';
+import { DEVICE_TABLE, DevicesService, JWT_DEVICES_MIGRATIONS, LoginRevokedError } from '../lib/index.js';
 import { createTestDatabase, currentDatabaseKind, type TestDatabase } from './support/databases.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 
@@ -36,12 +36,12 @@ async function sharedDatabase(): Promise<TestDatabase> {
   return { kind, options: { type: 'better-sqlite3', database: join(dir, 'app.sqlite') }, drop: async () => undefined };
 }
 
-/** Runs only the first migration, then `fill` on that old schema. */
-async function oldSchema(database: TestDatabase, fill: (source: DataSource) => Promise<void>): Promise<void> {
-  const source = new DataSource({ ...database.options, migrations: [FIRST] } as ConstructorParameters<typeof DataSource>[0]);
+/** Runs only the first migration (or the given ones), then `fill` on that old schema. */
+async function oldSchema(database: TestDatabase, fill: (source: DataSource) => Promise<void>, migrations: Function[] = [FIRST]): Promise<void> {
+  const source = new DataSource({ ...database.options, migrations } as ConstructorParameters<typeof DataSource>[0]);
   await source.initialize();
   try {
-    expect(await source.runMigrations()).toHaveLength(1);
+    expect(await source.runMigrations()).toHaveLength(migrations.length);
     await fill(source);
   } finally {
     await source.destroy();
@@ -79,6 +79,21 @@ describe(`upgrading a database made by the first migration (${kind})`, () => {
   });
 });
 
+describe(`upgrading to the revocation marks (CreateUserRevocation1764700000000, ${kind})`, () => {
+  it('a database of the three earlier migrations, with a device: it keeps working, and revokeAllForUser() then refuses a racing login', async () => {
+    const database = await sharedDatabase();
+    const old = 'u'.repeat(43);
+    await oldSchema(database, (source) => insertOldDevice(source, '1', old), JWT_DEVICES_MIGRATIONS.slice(0, -1) as unknown as Function[]);
+    t = await createTestApp({ sharedDatabase: database });
+    expect((await t.http.post('/device-refresh-token/').set('Permanent-Token', old)).status).toBe(200);
+    const service = t.app.get(DevicesService);
+    const attempt = service.loginAttempt();
+    expect(await service.revokeAllForUser(1)).toBe(1);
+    await expect(service.issue({ id: 1 }, undefined, { attempt })).rejects.toThrow(LoginRevokedError);
+    expect((await t.http.post('/auth-token/').send({ username: 'alice', password: 'alice-password' })).status).toBe(200);
+  });
+});
+
 describe.runIf(kind === 'mariadb')(`upgrading user_id to a NO PAD collation (${kind})`, () => {
   /** The collation of `user_id`, from the catalog. */
   const collation = async (source: DataSource) =>
@@ -111,6 +126,7 @@ describe.runIf(kind === 'mariadb')(`upgrading user_id to a NO PAD collation (${k
       for (const id of ids) {
         expect(Number((await source.query(`SELECT COUNT(*) AS n FROM ${DEVICE_TABLE} WHERE user_id = ?`, [id]))[0].n)).toBe(1);
       }
+      await source.undoLastMigration(); // CreateUserRevocation1764700000000
       await source.undoLastMigration();
       expect(await collation(source)).toBe('utf8mb4_bin');
     } finally {

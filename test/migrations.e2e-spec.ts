@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
-import { DEVICE_TABLE, deviceEntityFor, JWT_DEVICES_MIGRATIONS } from '../lib/index.js';
+import { DEVICE_TABLE, deviceEntityFor, JWT_DEVICES_MIGRATIONS, USER_REVOCATION_TABLE, userRevocationEntityFor } from '../lib/index.js';
 import { createTestDatabase, currentDatabaseKind, type TestDatabase } from './support/databases.js';
 
 let dataSource: DataSource | undefined;
@@ -14,7 +14,8 @@ afterEach(async () => {
 /** A DataSource on a fresh, empty database of the project's kind. */
 async function connect(migrations: Function[]): Promise<DataSource> {
   database = await createTestDatabase();
-  dataSource = new DataSource({ ...database.options, entities: [deviceEntityFor(database.options.type)], migrations });
+  const type = database.options.type;
+  dataSource = new DataSource({ ...database.options, entities: [deviceEntityFor(type), userRevocationEntityFor(type)], migrations });
   return dataSource.initialize();
 }
 
@@ -35,6 +36,12 @@ describe(`shipped migrations (${currentDatabaseKind()})`, () => {
     expect((await pendingSchemaChanges(source)).join('\n')).toContain(DEVICE_TABLE);
   });
 
+  it('would notice a missing revocation table (the check covers both entities)', async () => {
+    const source = await connect(JWT_DEVICES_MIGRATIONS.slice(0, -1) as unknown as Function[]);
+    await source.runMigrations();
+    expect((await pendingSchemaChanges(source)).join('\n')).toContain(USER_REVOCATION_TABLE);
+  });
+
   it('create the unique index on the token hash and the index on user_id', async () => {
     const source = await connect([...JWT_DEVICES_MIGRATIONS]);
     await source.runMigrations();
@@ -53,7 +60,10 @@ describe(`shipped migrations (${currentDatabaseKind()})`, () => {
   it('revert cleanly, one at a time: the upgrades first (their columns go), then the table', async () => {
     const source = await connect([...JWT_DEVICES_MIGRATIONS]);
     await source.runMigrations();
-    for (let left = JWT_DEVICES_MIGRATIONS.length; left > 1; left--) {
+    expect(await source.createQueryRunner().hasTable(USER_REVOCATION_TABLE)).toBe(true);
+    await source.undoLastMigration();
+    expect(await source.createQueryRunner().hasTable(USER_REVOCATION_TABLE)).toBe(false);
+    for (let left = JWT_DEVICES_MIGRATIONS.length - 1; left > 1; left--) {
       await source.undoLastMigration();
       expect(await source.createQueryRunner().hasTable(DEVICE_TABLE)).toBe(true);
     }

@@ -33,7 +33,7 @@ let t: TestApp;
 let document: Document;
 
 beforeAll(async () => {
-  t = await createTestApp();
+  t = await createTestApp({ options: { devicesPageSize: 1 } }); // alice's two devices take two pages: a Link header
   document = addJwtDevicesToOpenApi(SwaggerModule.createDocument(t.app, new DocumentBuilder().setTitle('conformance').build())) as unknown as Document;
 });
 
@@ -59,6 +59,7 @@ describe('the OpenAPI document against the running app', () => {
   });
 
   it('lists every status that more than a thousand requests to the module’s routes got', async () => {
+    await login(t, ALICE);
     const alice = await login(t, ALICE);
     const bob = await login(t, BOB);
     const tokens = ['', 'Bearer ', `Bearer ${alice.token}`, `JWT ${bob.token}`, `Bearer ${alice.token}x`, 'Bearer a.b.c', `Basic ${alice.token}`];
@@ -69,12 +70,17 @@ describe('the OpenAPI document against the running app', () => {
       ['POST', () => '/device-refresh-token/'],
       ['DELETE', () => '/device-logout/'],
       ['GET', () => '/devices/'],
+      ['GET', (id) => `/devices/?after=${id}`],
       ['DELETE', () => '/devices/others/'],
       ['PATCH', (id) => `/devices/${id || 'x'}/`],
       ['DELETE', (id) => `/devices/${id || 'x'}/`],
     ];
     const seen: string[] = [];
     let sent = 0;
+    // A page with a next one: its Link header is documented.
+    const paged = await t.http.get('/devices/').set('Authorization', `Bearer ${alice.token}`).expect(200);
+    expect(paged.headers.link).toMatch(/rel="next"/);
+    expect(Object.keys(operationOf('GET', '/devices/')!.responses['200']!.headers ?? {})).toContain('Link');
     for (const variant of [0, 1, 2]) {
     for (const [method, url] of routes) {
       for (const authorization of tokens) {
@@ -98,8 +104,9 @@ describe('the OpenAPI document against the running app', () => {
             const validate = ajv.compile(inline(documented.content['application/json']!.schema) as object);
             if (!validate(response.body)) seen.push(`body off its schema (${ajv.errorsText(validate.errors)}): ${where}`);
           } else if (response.text) seen.push(`a body where none is documented: ${where}`);
-          for (const name of ['cache-control', 'www-authenticate']) {
+          for (const name of ['cache-control', 'www-authenticate', 'link']) {
             const listed = Object.keys(documented?.headers ?? {}).some((header) => header.toLowerCase() === name);
+            if (response.headers[name] && name === 'link' && !listed) seen.push(`undocumented ${name} header: ${where}`);
             if (response.headers[name] && name === 'www-authenticate' && !listed) seen.push(`undocumented ${name} header: ${where}`);
             if (response.headers[name] === 'no-store' && !listed) seen.push(`undocumented ${name} header: ${where}`);
           }

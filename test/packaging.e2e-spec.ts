@@ -37,7 +37,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
 const JWT_SECRET = 'packaging-test-secret-that-is-long-enough-0123456789';
-const MIGRATIONS = ['CreateJwtDevicesDevice1764400000000', 'AddPermanentTokenLineage1764500000000', 'UserIdNoPadCollation1764600000000'];
+const MIGRATIONS = ['CreateJwtDevicesDevice1764400000000', 'AddPermanentTokenLineage1764500000000', 'UserIdNoPadCollation1764600000000', 'CreateUserRevocation1764700000000'];
 const ENABLED = process.env.TEST_DATABASE === 'sqlite';
 /**
  * The optional peers: the package must load without them (the apps below install none), so lib/ may

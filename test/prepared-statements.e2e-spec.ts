@@ -95,6 +95,21 @@ describe(`prepared statements answer as TypeORM does (${process.env.TEST_DATABAS
     }
   });
 
+  it('revocation marks: none is null on both paths; a mark written on one path is read on the other, its age by the database clock', async () => {
+    expect(await prepared.sinceRevoked('nobody')).toBeNull();
+    expect(await typeorm.sinceRevoked('nobody')).toBeNull();
+    const before = statements.seen.length;
+    await prepared.markRevoked('Alice');
+    expect(statements.seen.slice(before)).toEqual([{ query: expect.stringContaining('jwt_devices_user_revocation'), parameters: [] }]);
+    const ages = [await typeorm.sinceRevoked('Alice'), await prepared.sinceRevoked('Alice')];
+    for (const age of ages) expect(age).toBeGreaterThanOrEqual(-1);
+    for (const age of ages) expect(age).toBeLessThan(5_000);
+    expect(await prepared.sinceRevoked('alice')).toBeNull(); // byte for byte
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await typeorm.markRevoked('Alice');
+    expect(await prepared.sinceRevoked('Alice')).toBeLessThan(20);
+  });
+
   it('a missing device is undefined on both paths', async () => {
     for (const store of [prepared, typeorm]) {
       expect(await store.findById(2_147_483_000)).toBeUndefined();

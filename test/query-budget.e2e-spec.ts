@@ -35,11 +35,21 @@ describe('query budget (the module’s own queries; the test app’s users live 
     expect(kinds(await counter.during(refresh))).toEqual(['SELECT', 'UPDATE']);
   });
 
-  it('a login costs one insert (the app’s own credential check aside)', async () => {
+  it('a login costs one insert and one read of its user’s revocation mark, by primary key (the app’s own credential check aside)', async () => {
     const counter = new QueryCounter();
     t = await createTestApp({ typeorm: { logger: counter, logging: true } });
     const queries = await counter.during(() => login(t));
-    expect(kinds(queries)).toEqual(['INSERT']);
+    expect(kinds(queries)).toEqual(['INSERT', 'SELECT']);
+    expect(queries[1]).toMatch(/jwt_devices_user_revocation.*user_id["`]? = /);
+  });
+
+  it('revokeAllForUser() costs one upsert of the mark, then the sign-out rounds', async () => {
+    const counter = new QueryCounter();
+    t = await createTestApp({ typeorm: { logger: counter, logging: true } });
+    const body = await login(t);
+    const queries = await counter.during(() => t.http.delete('/devices/').set('Authorization', `JWT ${body.token}`).expect(204));
+    expect(kinds(queries)).toEqual(['INSERT', 'SELECT', 'DELETE']);
+    expect(queries[0]).toMatch(/jwt_devices_user_revocation/);
   });
 
   it('a rotating refresh costs one read and one conditional write', async () => {

@@ -267,7 +267,7 @@ describe(`${ROWS.toLocaleString('en')} devices (${kind})`, () => {
     const oldest = await repository().findOne({ where: {}, order: { lastRequestDatetime: 'ASC' }, select: { id: true, lastRequestDatetime: true, permanentTokenHash: true } });
     expect(t.clock.now() - oldest!.lastRequestDatetime.getTime()).toBe((SPREAD_SECONDS - 1) * 1_000);
     expect(oldest!.permanentTokenHash).toMatch(/^[0-9a-f]{64}$/);
-    expect(await service.list(String(FIRST_USER_ID + 1_234))).toHaveLength(ROWS / USERS);
+    expect((await service.list(String(FIRST_USER_ID + 1_234))).devices).toHaveLength(ROWS / USERS);
   });
 
   it('refresh: the permanent_token_hash lookup uses its unique index', async ({ annotate }) => {
@@ -283,7 +283,7 @@ describe(`${ROWS.toLocaleString('en')} devices (${kind})`, () => {
 
   it('device list: the user_id lookup uses its index', async ({ annotate }) => {
     const { result, statements } = await capture(() => service.list(String(FIRST_USER_ID + 42)));
-    expect(result).toHaveLength(ROWS / USERS);
+    expect(result.devices).toHaveLength(ROWS / USERS);
     await expectIndexed(statements, /user_id["`]?\s*=/, 'IDX_jwt_devices_device_user_id', annotate);
   });
 

@@ -2,7 +2,7 @@ import { type DynamicModule, Module, UseGuards } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { Throttle, ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
-import { deviceEntityFor, JWT_DEVICES_MIGRATIONS, type JwtDevicesRouteSetting, JwtDevicesModule } from 'nestjs-jwt-devices';
+import { deviceEntityFor, JWT_DEVICES_MIGRATIONS, type JwtDevicesRouteSetting, JwtDevicesModule, userRevocationEntityFor } from 'nestjs-jwt-devices';
 import { AppController } from './app.controller.js';
 import type { ExampleConfig } from './config.js';
 import { CreateExampleUsers1764400000001 } from './migrations/1764400000001-create-example-users.js';
@@ -39,7 +39,7 @@ export class AppModule {
           useFactory: (env: ConfigService<ExampleConfig, true>): TypeOrmModuleOptions => ({
             ...env.get('database', { infer: true }),
             // The module registers its device entity (for this database) and UsersModule its User.
-            ...(autoLoad ? { autoLoadEntities: true } : { entities: [deviceEntityFor(config.database.type), User] }),
+            ...(autoLoad ? { autoLoadEntities: true } : { entities: [deviceEntityFor(config.database.type), userRevocationEntityFor(config.database.type), User] }),
             // The shipped migrations create the device table, as `typeorm migration:run` would.
             migrations: [...JWT_DEVICES_MIGRATIONS, CreateExampleUsers1764400000001],
             migrationsRun: true,

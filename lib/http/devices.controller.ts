@@ -11,6 +11,7 @@ import {
   Param,
   Patch,
   Post,
+  Query,
   Req,
   Res,
   UseGuards,
@@ -27,11 +28,13 @@ import { RenameDeviceDto } from './dto/rename-device.dto.js';
 import { AllowPermanentToken, CurrentDevice, Public } from './jwt-devices.decorators.js';
 import { JwtDevicesGuard } from './jwt-devices.guard.js';
 import { JwtDevicesErrorsInterceptor } from './jwt-devices.http-errors.js';
-import { JwtDevicesBodyPipe, ParseDeviceIdPipe } from './jwt-devices.pipes.js';
+import { JwtDevicesBodyPipe, ParseDeviceIdPipe, ParseDevicesCursorPipe } from './jwt-devices.pipes.js';
+import { JwtDevicesRoutes } from './jwt-devices.routes.js';
 import { PermanentTokenGuard } from './permanent-token.guard.js';
 import { JsonLoginGuard } from './json-login.guard.js';
 
 const DEVICE_ID = new ParseDeviceIdPipe();
+const DEVICES_CURSOR = new ParseDevicesCursorPipe();
 const DEVICE_ID_FROM_HEADER = new ParseDeviceIdPipe({
   missing: 'Device-Id header must be present in the request headers.',
   invalid: 'Device-Id header must be a positive integer.',
@@ -53,6 +56,7 @@ export class DevicesController {
   constructor(
     private readonly devices: DevicesService,
     private readonly cookies: CookieTransport,
+    private readonly routes: JwtDevicesRoutes,
   ) {}
 
   /**
@@ -103,11 +107,20 @@ export class DevicesController {
     await this.revoke(caller, deviceId, request, response);
   }
 
-  /** The caller's devices, oldest first. */
+  /**
+   * The caller's devices, oldest first, a page (`devicesPageSize`) at a time: still a JSON array, as
+   * drf-jwt-devices clients expect; when more exist, `Link: <…/devices/?after=<id>>; rel="next"`.
+   */
   @Get('devices')
   @UseGuards(JwtDevicesGuard)
-  list(@CurrentDevice() caller: AuthenticatedDevice): Promise<DeviceView[]> {
-    return this.devices.list(caller.userId, caller.id);
+  async list(
+    @CurrentDevice() caller: AuthenticatedDevice,
+    @Query('after', DEVICES_CURSOR) after: number | null,
+    @Res({ passthrough: true }) response: { header(name: string, value: string): unknown },
+  ): Promise<DeviceView[]> {
+    const page = await this.devices.list(caller.userId, caller.id, { after });
+    if (page.next !== null) response.header('Link', `<${this.routes.url('devices')}?after=${page.next}>; rel="next"`);
+    return page.devices;
   }
 
   /** Sign out every device of the caller but the one making the request. */

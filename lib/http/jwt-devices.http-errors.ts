@@ -19,6 +19,7 @@ import {
   InvalidPermanentTokenError,
   InvalidTokenError,
   LoginNotConfiguredError,
+  LoginRevokedError,
   NoDevicesError,
   StoreUnavailableError,
   TokenExpiredError,
@@ -44,7 +45,7 @@ export function toHttpException(error: unknown, routes?: Pick<JwtDevicesRoutes, 
   if (error instanceof DeviceNotFoundError || error instanceof LoginNotConfiguredError || error instanceof NoDevicesError) {
     return new NotFoundException(error.message);
   }
-  if (error instanceof DeviceEvictedError) return new ConflictException(error.message);
+  if (error instanceof DeviceEvictedError || error instanceof LoginRevokedError) return new ConflictException(error.message);
   if (error instanceof StoreUnavailableError) return new ServiceUnavailableException(error.message);
   return error;
 }

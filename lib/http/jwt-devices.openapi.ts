@@ -163,7 +163,9 @@ function moduleOperations(security: unknown[], rotation: boolean): Record<string
         responses: {
           200: { description: 'Logged in. Plain `{token}` when permanentTokenAuth is off.', content: json(schemaRef('JwtDevicesLoginResponse')) },
           400: error(`Missing or wrong credentials, or a malformed body; no device is created. Or: ${COMMON[400]}`),
-          409: error('Newer parallel logins of this user pushed this device out at once (devicesPerUser). Log in again.'),
+          409: error(
+            'No device was issued: newer parallel logins of this user pushed it out at once (devicesPerUser), or all devices of the user were revoked (e.g. a password change) while the credentials were being checked. Log in again.',
+          ),
           415: error('The body is not JSON (form bodies are refused unless the app allows them), or its charset is not supported.'),
           503: error(COMMON[503]),
         },
@@ -195,8 +197,29 @@ function moduleOperations(security: unknown[], rotation: boolean): Record<string
     devices: {
       get: guarded({
         operationId: 'jwtDevicesList',
-        summary: 'The caller’s devices, oldest first; the calling one has `current: true`.',
-        responses: { 200: { description: 'The devices.', content: json({ type: 'array', items: schemaRef('JwtDevicesDevice') }) } },
+        summary: 'The caller’s devices, oldest first, a page at a time (devicesPageSize, 100 by default); the calling one has `current: true`.',
+        parameters: [
+          {
+            name: 'after',
+            in: 'query',
+            required: false,
+            description: 'List the devices after this id: the next page, as the `Link` header of the previous one gives it.',
+            schema: { type: 'integer', minimum: 0, maximum: 2_147_483_647 },
+          },
+        ],
+        responses: {
+          200: {
+            description: 'One page of devices.',
+            headers: {
+              Link: {
+                description: 'When more devices exist: `<…/devices/?after=<id>>; rel="next"` (RFC 8288), the URL of the next page.',
+                schema: { type: 'string' },
+              },
+            },
+            content: json({ type: 'array', items: schemaRef('JwtDevicesDevice') }),
+          },
+          400: error(`"after" is not 0 or a device id. Or: ${COMMON[400]}`),
+        },
       }),
       delete: guarded({ operationId: 'jwtDevicesSignOutAll', summary: 'Sign out every device of the caller, this one included.', responses: signedOut }),
     },

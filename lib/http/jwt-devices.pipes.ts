@@ -1,6 +1,6 @@
 import { type ArgumentMetadata, BadRequestException, Injectable, type PipeTransform } from '@nestjs/common';
 import { getMetadataStorage, validateSync, type ValidationError } from 'class-validator';
-import { parseDeviceId } from '../store/device-store.js';
+import { MAX_DEVICE_ID, parseDeviceId } from '../store/device-store.js';
 
 /** A body DTO class of the module: its `class-validator` rules, and what to answer for a non-object body. */
 interface BodyDtoClass {
@@ -70,5 +70,22 @@ export class ParseDeviceIdPipe implements PipeTransform<unknown, number> {
     const id = parseDeviceId(value);
     if (id === undefined) throw new BadRequestException(this.messages.invalid ?? 'Device id must be a positive integer.');
     return id;
+  }
+}
+
+/**
+ * Reads the `after` query parameter of `GET /devices/` (the id the previous page ended with, from its
+ * `Link` header): absent → `null`; decimal digits up to the largest storable id → that number; anything
+ * else (a sign, a fraction, a repeated parameter, an id past the column's range) → 400.
+ */
+@Injectable()
+export class ParseDevicesCursorPipe implements PipeTransform<unknown, number | null> {
+  transform(value: unknown): number | null {
+    if (value === undefined) return null;
+    const after = typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
+    if (!(after <= MAX_DEVICE_ID)) {
+      throw new BadRequestException('"after" must be a device id (0 or a positive integer), as in the Link header of the previous page.');
+    }
+    return after;
   }
 }

@@ -2,9 +2,17 @@ import { Inject, Injectable } from '@nestjs/common';
 import { JWT_DEVICES_OPTIONS } from '../jwt-devices.constants.js';
 import { InvalidDeviceInputError, JwtDevicesError } from '../jwt-devices.errors.js';
 import type { ResolvedJwtDevicesOptions } from '../jwt-devices.options.js';
-import { DeviceStore, isStorableId, type ListedDevice } from '../store/device-store.js';
+import { DeviceStore, isStorableId, type ListedDevice, MAX_DEVICE_ID } from '../store/device-store.js';
 import { cleanDeviceText, MAX_DEVICE_TEXT } from './device-names.js';
+import { REVOCATION_SETTLE_MS } from './login-attempt.js';
 import { SessionPolicy } from './session-policy.js';
+
+/** One page of a user's devices, and where the next one starts. */
+export interface DeviceListing {
+  readonly devices: ListedDevice[];
+  /** The id to list after for the next page; `null` when this page is the last. */
+  readonly next: number | null;
+}
 
 /** Most devices one round of a sign-out of all (or all other) devices reads and deletes. */
 export const SIGN_OUT_BATCH = 10_000;
@@ -21,9 +29,20 @@ export class DeviceManagement {
     private readonly policy: SessionPolicy,
   ) {}
 
-  /** The user's devices, oldest first. */
-  list(userId: string): Promise<ListedDevice[]> {
-    return this.store.list(userId);
+  /**
+   * One page of the user's devices, oldest (lowest id) first: those after `after`, at most
+   * `devicesPageSize`, and the `after` of the next page (`null` on the last one). One read of
+   * `devicesPageSize + 1` rows, whatever the number of devices.
+   */
+  async list(userId: string, after: number | null = null): Promise<DeviceListing> {
+    const pageSize = this.options.devicesPageSize;
+    if (after !== null && !(Number.isSafeInteger(after) && after >= 0 && after <= MAX_DEVICE_ID)) {
+      throw new InvalidDeviceInputError(`"after" must be 0 or a device id, at most ${MAX_DEVICE_ID}.`);
+    }
+    const devices = await this.store.list(userId, { after, limit: pageSize + 1 });
+    if (devices.length <= pageSize) return { devices, next: null };
+    devices.length = pageSize;
+    return { devices, next: devices[pageSize - 1]!.id };
   }
 
   /**
@@ -45,6 +64,21 @@ export class DeviceManagement {
    */
   async revoke(userId: string, deviceId: number, now: number): Promise<boolean> {
     return isStorableId(deviceId) && (await this.policy.remove([{ id: deviceId, userId }], { userId }, 'logout', now)) > 0;
+  }
+
+  /**
+   * Signs out every device of the user, e.g. after a password change, and every login of the user whose
+   * credential check began before (on any instance: see `SessionPolicy.open`). Marks the user first,
+   * then deletes; returns no sooner than {@link REVOCATION_SETTLE_MS} after the mark, so a login the
+   * caller starts next is not taken for one that began before. @returns how many devices.
+   */
+  async revokeAll(userId: string, now: number): Promise<number> {
+    await this.store.markRevoked(userId);
+    const marked = performance.now();
+    const revoked = await this.revokeAllBut(userId, null, now);
+    const settle = REVOCATION_SETTLE_MS - (performance.now() - marked);
+    if (settle > 0) await new Promise((resolve) => setTimeout(resolve, Math.ceil(settle)));
+    return revoked;
   }
 
   /**

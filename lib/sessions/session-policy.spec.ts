@@ -7,6 +7,7 @@ import {
   InvalidPermanentTokenError,
   InvalidTokenError,
   JwtDevicesError,
+  LoginRevokedError,
   PermanentTokenReusedError,
 } from '../jwt-devices.errors.js';
 import { DeviceEvents, type DeviceRevokedReason, type JwtDevicesEvent } from '../jwt-devices.events.js';
@@ -16,6 +17,7 @@ import type { DeviceStore, StoredDevice } from '../store/device-store.js';
 import { InMemoryDeviceStore } from '../store/in-memory-device.store.js';
 import { deriveDeviceKey, deriveSuccessorToken, generatePermanentToken, hashPermanentToken } from '../tokens/device-secrets.js';
 import { DeviceManagement, SIGN_OUT_BATCH } from './device-management.js';
+import { LoginAttempt } from './login-attempt.js';
 import { SessionPolicy } from './session-policy.js';
 
 // The session rules over InMemoryDeviceStore: no database, no Nest app, explicit clocks.
@@ -110,7 +112,7 @@ describe('SessionPolicy.open', () => {
     });
     expect(JSON.stringify(rows)).not.toContain(permanentToken);
     expect(key.equals(deriveDeviceKey(h.options.jwtSecret, rows[0]!.jwtSecret))).toBe(true);
-    expect(await h.management.list('alice')).toMatchObject([{ id, ...PHONE }]);
+    expect((await h.management.list('alice')).devices).toMatchObject([{ id, ...PHONE }]);
   });
 
   it('emits device.created with ids and name only', async () => {
@@ -135,8 +137,34 @@ describe('SessionPolicy.open', () => {
     const h = setup();
     for (let i = 0; i < 5; i++) await h.open('alice', T0 + i);
     expect(h.ids()).toHaveLength(5);
-    expect(h.calls).toEqual(Array(5).fill('insert'));
+    expect(h.calls).toEqual(Array(5).fill(['insert', 'sinceRevoked']).flat());
     expect(h.revoked()).toEqual([]);
+  });
+
+  describe('a login whose credential check began before revokeAll() of its user (issue 12, item 5)', () => {
+    it('gets LoginRevokedError and leaves no device; a login begun after the revocation, and other users, are unaffected', async () => {
+      const h = setup();
+      const before = new LoginAttempt();
+      const bobs = new LoginAttempt();
+      await h.open('alice', T0);
+      expect(await h.management.revokeAll('alice', T0)).toBe(1);
+      const after = new LoginAttempt();
+      await expect(h.policy.open('alice', PHONE, T0, before)).rejects.toThrow(LoginRevokedError);
+      expect(h.ids()).toEqual([]);
+      expect(h.types().slice(-2)).toEqual(['device.created', 'device.revoked']);
+      const fresh = await h.policy.open('alice', PHONE, T0, after);
+      const bob = await h.policy.open('bob', PHONE, T0, bobs);
+      expect(h.ids()).toEqual([fresh.id, bob.id]);
+    });
+
+    it('revokeAll() marks the user before it deletes, so a login that read no mark has its device swept', async () => {
+      const h = setup();
+      h.calls.length = 0;
+      await h.open('alice', T0); // insert, then no mark yet
+      await h.management.revokeAll('alice', T0);
+      expect(h.calls).toEqual(['insert', 'sinceRevoked', 'markRevoked', 'idsOfUser', 'delete']);
+      expect(h.ids()).toEqual([]);
+    });
   });
 });
 
@@ -639,14 +667,14 @@ describe('DeviceManagement', () => {
       const h = setup();
       const { id } = await h.open('alice', T0);
       expect(await h.management.rename('alice', id, '  Work\u200b phone\u0000 ')).toMatchObject({ id, name: 'Work phone' });
-      expect(await h.management.list('alice')).toMatchObject([{ id, name: 'Work phone' }]);
+      expect((await h.management.list('alice')).devices).toMatchObject([{ id, name: 'Work phone' }]);
     });
 
     it('leaves another user\'s device alone', async () => {
       const h = setup();
       const { id } = await h.open('alice', T0);
       expect(await h.management.rename('bob', id, 'Mine now')).toBeUndefined();
-      expect(await h.management.list('alice')).toMatchObject([{ id, name: PHONE.name }]);
+      expect((await h.management.list('alice')).devices).toMatchObject([{ id, name: PHONE.name }]);
     });
 
     it.each([
@@ -658,7 +686,7 @@ describe('DeviceManagement', () => {
       const h = setup();
       const { id } = await h.open('alice', T0);
       await expect(h.management.rename('alice', id, name)).rejects.toThrow(InvalidDeviceInputError);
-      expect(await h.management.list('alice')).toMatchObject([{ id, name: PHONE.name }]);
+      expect((await h.management.list('alice')).devices).toMatchObject([{ id, name: PHONE.name }]);
     });
 
     it('accepts 255 characters', async () => {

@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import type { CachedDevice } from '../cache/device-key-cache.js';
 import { DeviceKeys } from '../cache/device-keys.js';
 import { JWT_DEVICES_OPTIONS } from '../jwt-devices.constants.js';
-import { DeviceEvictedError, InvalidPermanentTokenError, InvalidTokenError, PermanentTokenReusedError } from '../jwt-devices.errors.js';
+import { DeviceEvictedError, InvalidPermanentTokenError, InvalidTokenError, LoginRevokedError, PermanentTokenReusedError } from '../jwt-devices.errors.js';
 import { DeviceEvents, type DeviceRevokedReason } from '../jwt-devices.events.js';
 import type { ResolvedJwtDevicesOptions } from '../jwt-devices.options.js';
 import { type DeviceDeleteFilter, DeviceStore, type StoredDevice } from '../store/device-store.js';
@@ -17,6 +17,7 @@ import {
   reachesByRotation,
 } from '../tokens/device-secrets.js';
 import type { DeviceDescription } from './device-names.js';
+import { LoginAttempt, revokedDuring } from './login-attempt.js';
 
 /** A device just created at login. */
 export interface OpenedDevice {
@@ -63,8 +64,11 @@ export class SessionPolicy {
    * most recently used; the rest are deleted. Parallel logins of one user thus agree on which survive.
    * @throws DeviceEvictedError when newer logins of the same user pushed this one out at once: its
    * token would be dead, so it is never handed out.
+   * @throws LoginRevokedError when every device of the user was revoked after `attempt` began (its
+   * credentials may be the old ones): the new device is deleted. Checked after the insert, with one
+   * read; a revocation that marks after that read also sweeps this device, since it marks before sweeping.
    */
-  async open(userId: string, description: DeviceDescription, now: number): Promise<OpenedDevice> {
+  async open(userId: string, description: DeviceDescription, now: number, attempt = new LoginAttempt()): Promise<OpenedDevice> {
     const permanentToken = generatePermanentToken();
     const jwtSecret = generateDeviceSecret();
     const created = new Date(now);
@@ -74,6 +78,10 @@ export class SessionPolicy {
     const key = this.keys.keyOf(jwtSecret);
     this.keys.add({ id, userId, key, lastRequestMs: now, createdMs: now }, now, ticket);
     this.events.emit({ type: 'device.created', deviceId: id, userId, at: created, name: description.name });
+    if (revokedDuring(attempt, await this.store.sinceRevoked(userId))) {
+      await this.remove([{ id, userId }], { userId }, 'signed-out', now);
+      throw new LoginRevokedError();
+    }
     const limit = this.options.devicesPerUser;
     if (limit !== null) {
       const byUse = await this.store.idsOfUser(userId);

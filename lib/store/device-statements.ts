@@ -3,6 +3,7 @@ import { type DataSource, type ObjectLiteral, QueryFailedError, type Repository 
 import type { DeviceRecord } from './device.entity.js';
 import type { NewDevice, StoredDevice } from './device-store.js';
 import { type ColumnMetadata, type DirectRunner, directRunner, type Statement, type WriteResult } from './direct-runners.js';
+import type { UserRevocationSql } from './user-revocation-sql.js';
 
 /**
  * The hot statements of the device store, built once with TypeORM's query builder and the entity's
@@ -22,7 +23,12 @@ export class DeviceStatements {
   ) {}
 
   /** The statements on this DataSource's driver, or `undefined` when it is not specialised. */
-  static for(dataSource: DataSource, devices: Repository<DeviceRecord>, storedProperties: readonly string[]): DeviceStatements | undefined {
+  static for(
+    dataSource: DataSource,
+    devices: Repository<DeviceRecord>,
+    storedProperties: readonly string[],
+    revocations: UserRevocationSql,
+  ): DeviceStatements | undefined {
     const run = directRunner(dataSource);
     if (!run) return undefined;
     const metadata = devices.metadata;
@@ -76,8 +82,20 @@ export class DeviceStatements {
         dataSource.options.type === 'postgres' ? insertQuery.returning(name('id')) : insertQuery,
         Object.fromEntries(INSERTED.map((property) => [property, column(property)])),
       ),
+      // Plain SQL (the revocation table has no metadata to build from); the user id is bound as devices' is.
+      markRevoked: named(revocations.mark, [{ name: 'userId', column: column('userId') }]),
+      sinceRevoked: named(revocations.age, [{ name: 'userId', column: column('userId') }]),
     } satisfies Record<StatementName, Statement>;
     return new DeviceStatements(dataSource, run, statements, stored);
+  }
+
+  async markRevoked(userId: string): Promise<void> {
+    await this.write('markRevoked', { userId });
+  }
+
+  async sinceRevoked(userId: string): Promise<number | null> {
+    const row = await this.read('sinceRevoked', { userId });
+    return row === undefined ? null : Number(row.age);
   }
 
   /** The SQL of each statement, for tests and the bench. */
@@ -145,7 +163,7 @@ export class DeviceStatements {
 }
 
 /** The statements {@link DeviceStatements} prepares. */
-export type StatementName = 'byId' | 'byTokenHash' | 'byPreviousTokenHash' | 'touch' | 'rotate' | 'insert';
+export type StatementName = 'byId' | 'byTokenHash' | 'byPreviousTokenHash' | 'touch' | 'rotate' | 'insert' | 'markRevoked' | 'sinceRevoked';
 
 /** The columns a login writes. */
 const INSERTED = ['userId', 'permanentTokenHash', 'jwtSecret', 'name', 'details', 'created', 'lastRequestDatetime', 'lineage', 'rotations'] as const;
@@ -170,6 +188,11 @@ function build(query: { setParameters(parameters: ObjectLiteral): unknown; getQu
     if (name === undefined) throw new Error('Unexpected bind parameter in a device statement');
     return { name, column: columns[name]! };
   });
+  return named(sql, parameters);
+}
+
+/** A statement with its pg prepared-statement name, unique to its SQL text. */
+function named(sql: string, parameters: Statement['parameters']): Statement {
   return { sql, name: `jwt_devices_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`, parameters };
 }
 

@@ -40,6 +40,14 @@ export interface ListedDevice {
   readonly lastRequestDatetime: Date;
 }
 
+/** Which devices {@link DeviceStore.list} returns. */
+export interface DeviceListPage {
+  /** Only devices with a greater id; `null` from the first. */
+  readonly after: number | null;
+  /** At most this many. */
+  readonly limit: number;
+}
+
 /** A device to create at login. */
 export interface NewDevice {
   readonly userId: string;
@@ -83,14 +91,24 @@ export interface DeviceStore {
    * @returns false when the device no longer holds `fromHash` (another refresh rotated it first).
    */
   rotate(id: number, fromHash: string, toHash: string, at: Date): Promise<boolean>;
-  /** The user's devices, oldest first. */
-  list(userId: string): Promise<ListedDevice[]>;
+  /**
+   * The user's devices in order of id (oldest first), those after `page.after` only, at most
+   * `page.limit` of them: a page of a keyset pagination.
+   */
+  list(userId: string, page: DeviceListPage): Promise<ListedDevice[]>;
   /** Renames one of the user's devices. @returns it, or `undefined` when the user has no such device. */
   rename(userId: string, id: number, name: string): Promise<ListedDevice | undefined>;
   /** Ids of the user's devices, most recently used first; at most `limit` of them when given. */
   idsOfUser(userId: string, limit?: number): Promise<number[]>;
   /** Devices idle since before `cutoff`, least recently used first, at most `limit`. */
   findIdle(cutoff: Date, limit: number): Promise<Array<{ id: number; userId: string }>>;
+  /**
+   * Records, by the store's clock (the database's, shared by every instance), that every device of the
+   * user is being revoked now: one row per user, never moved back.
+   */
+  markRevoked(userId: string): Promise<void>;
+  /** Milliseconds since the user's last {@link markRevoked}, by the store's clock; `null` when never. */
+  sinceRevoked(userId: string): Promise<number | null>;
   /**
    * Deletes those of `ids` that match `filter`. @returns the ids of the rows this call deleted (not those
    * that were already gone, or that a concurrent call deleted), in any order.

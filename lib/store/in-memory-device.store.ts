@@ -1,4 +1,4 @@
-import type { DeviceDeleteFilter, DeviceStore, ListedDevice, NewDevice, StoredDevice } from './device-store.js';
+import type { DeviceDeleteFilter, DeviceListPage, DeviceStore, ListedDevice, NewDevice, StoredDevice } from './device-store.js';
 
 interface Row extends StoredDevice {
   name: string;
@@ -13,6 +13,8 @@ interface Row extends StoredDevice {
 export class InMemoryDeviceStore implements DeviceStore {
   private readonly rows = new Map<number, Row>();
   private nextId = 1;
+  /** `performance.now()` of each user's last revocation mark. */
+  private readonly revoked = new Map<string, number>();
 
   /** Every stored device, for assertions. */
   all(): StoredDevice[] {
@@ -56,10 +58,11 @@ export class InMemoryDeviceStore implements DeviceStore {
     return true;
   }
 
-  async list(userId: string): Promise<ListedDevice[]> {
+  async list(userId: string, { after, limit }: DeviceListPage): Promise<ListedDevice[]> {
     return [...this.rows.values()]
-      .filter((row) => row.userId === userId)
-      .sort((a, b) => a.created.getTime() - b.created.getTime() || a.id - b.id)
+      .filter((row) => row.userId === userId && (after === null || row.id > after))
+      .sort((a, b) => a.id - b.id)
+      .slice(0, limit)
       .map(listed);
   }
 
@@ -85,6 +88,15 @@ export class InMemoryDeviceStore implements DeviceStore {
       .sort((a, b) => a.lastRequestDatetime.getTime() - b.lastRequestDatetime.getTime())
       .slice(0, limit)
       .map(({ id, userId }) => ({ id, userId }));
+  }
+
+  async markRevoked(userId: string): Promise<void> {
+    this.revoked.set(userId, performance.now());
+  }
+
+  async sinceRevoked(userId: string): Promise<number | null> {
+    const at = this.revoked.get(userId);
+    return at === undefined ? null : performance.now() - at;
   }
 
   async delete(ids: readonly number[], filter: DeviceDeleteFilter = {}): Promise<number[]> {

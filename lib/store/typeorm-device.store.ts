@@ -1,9 +1,11 @@
 import { Logger } from '@nestjs/common';
-import { type DataSource, type FindOptionsWhere, In, LessThan, type Repository } from 'typeorm';
+import { type DataSource, type FindOptionsWhere, In, LessThan, MoreThan, type Repository } from 'typeorm';
 import { describeFailure, JwtDevicesError, StoreUnavailableError } from '../jwt-devices.errors.js';
 import { type DeviceRecord, deviceEntityFor, MysqlDevice } from './device.entity.js';
 import { DeviceStatements } from './device-statements.js';
-import type { DeviceDeleteFilter, DeviceStore, ListedDevice, NewDevice, StoredDevice } from './device-store.js';
+import { redactDeviceQueryLogs } from './redacting-logger.js';
+import { userRevocationSql, type UserRevocationSql } from './user-revocation-sql.js';
+import type { DeviceDeleteFilter, DeviceListPage, DeviceStore, ListedDevice, NewDevice, StoredDevice } from './device-store.js';
 
 /** The columns every check of a device needs. */
 const STORED = {
@@ -37,6 +39,7 @@ export class TypeOrmDeviceStore implements DeviceStore {
   private readonly devices: Repository<DeviceRecord>;
   /** The prepared statements, built on first use (`null`: this driver keeps the repository path). */
   private prepared: DeviceStatements | null | undefined;
+  private readonly revocations: UserRevocationSql;
 
   /**
    * @param options.preparedStatements `false` keeps every query on TypeORM's repository path (the
@@ -56,6 +59,8 @@ export class TypeOrmDeviceStore implements DeviceStore {
     }
     if (entity === MysqlDevice) assertUtcConnection(dataSource.options as { timezone?: string });
     this.devices = dataSource.getRepository(entity);
+    redactDeviceQueryLogs(dataSource);
+    this.revocations = userRevocationSql(dataSource, this.devices.metadata.schema, this.devices.metadata.database);
     if (options.preparedStatements === false) this.prepared = null;
     else if (dataSource.isInitialized) this.statements();
   }
@@ -67,7 +72,7 @@ export class TypeOrmDeviceStore implements DeviceStore {
    */
   statements(): DeviceStatements | undefined {
     if (this.prepared === undefined && this.dataSource.isInitialized) {
-      this.prepared = DeviceStatements.for(this.dataSource, this.devices, Object.keys(STORED)) ?? null;
+      this.prepared = DeviceStatements.for(this.dataSource, this.devices, Object.keys(STORED), this.revocations) ?? null;
     }
     if (this.dataSource.subscribers.length > 0 && this.subscribed()) return undefined;
     return this.prepared ?? undefined;
@@ -128,8 +133,9 @@ export class TypeOrmDeviceStore implements DeviceStore {
     return Boolean(result.affected);
   }
 
-  list(userId: string): Promise<ListedDevice[]> {
-    return this.run(() => this.devices.find({ where: { userId }, order: { created: 'ASC', id: 'ASC' }, select: LISTED }));
+  list(userId: string, { after, limit }: DeviceListPage): Promise<ListedDevice[]> {
+    const where: FindOptionsWhere<DeviceRecord> = after === null ? { userId } : { userId, id: MoreThan(after) };
+    return this.run(() => this.devices.find({ where, order: { id: 'ASC' }, select: LISTED, take: limit }));
   }
 
   async rename(userId: string, id: number, name: string): Promise<ListedDevice | undefined> {
@@ -154,6 +160,19 @@ export class TypeOrmDeviceStore implements DeviceStore {
         take: limit,
       }),
     );
+  }
+
+  async markRevoked(userId: string): Promise<void> {
+    const statements = this.statements();
+    if (statements) return this.run(() => statements.markRevoked(userId));
+    await this.run(() => this.dataSource.query(this.revocations.mark, [userId]));
+  }
+
+  async sinceRevoked(userId: string): Promise<number | null> {
+    const statements = this.statements();
+    if (statements) return this.run(() => statements.sinceRevoked(userId));
+    const rows: Array<{ age: unknown }> = await this.run(() => this.dataSource.query(this.revocations.age, [userId]));
+    return rows.length === 0 ? null : Number(rows[0]!.age);
   }
 
   async delete(ids: readonly number[], filter: DeviceDeleteFilter = {}): Promise<number[]> {

@@ -91,7 +91,8 @@ export class ProfileController {
 
   // Your own login flow.
   async ownLogin(user: User, request: { headers: Record<string, string> }) {
-    const body = await this.devices.issue(user, request);
+    const attempt = this.devices.loginAttempt();
+    const body = await this.devices.issue(user, request, { attempt });
     await this.devices.revokeAllForUser(user.id);
     return body;
   }

@@ -16,15 +16,7 @@ export class UserIdNoPadCollation1764600000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     if (deviceEntityFor(queryRunner.connection.options.type) !== MysqlDevice) return;
-    const available: Array<{ COLLATION_NAME: string }> = await queryRunner.query(
-      `SELECT COLLATION_NAME FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN (?, ?)`,
-      NO_PAD_BINARY,
-    );
-    const collation = NO_PAD_BINARY.find((name) => available.some((row) => row.COLLATION_NAME === name));
-    if (!collation) {
-      throw new Error(`nestjs-jwt-devices needs a binary NO PAD collation (${NO_PAD_BINARY.join(' or ')}): MariaDB 10.2+ or MySQL 8.0.17+.`);
-    }
-    await this.setCollation(queryRunner, collation);
+    await this.setCollation(queryRunner, await noPadBinaryCollation(queryRunner));
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
@@ -35,4 +27,17 @@ export class UserIdNoPadCollation1764600000000 implements MigrationInterface {
   private async setCollation(queryRunner: QueryRunner, collation: string): Promise<void> {
     await queryRunner.query(`ALTER TABLE \`${DEVICE_TABLE}\` MODIFY \`user_id\` varchar(255) CHARACTER SET utf8mb4 COLLATE ${collation} NOT NULL`);
   }
+}
+
+/** The server's binary NO PAD collation (MySQL/MariaDB). @throws when it has none. */
+export async function noPadBinaryCollation(queryRunner: QueryRunner): Promise<string> {
+  const available: Array<{ COLLATION_NAME: string }> = await queryRunner.query(
+    `SELECT COLLATION_NAME FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN (?, ?)`,
+    NO_PAD_BINARY,
+  );
+  const collation = NO_PAD_BINARY.find((name) => available.some((row) => row.COLLATION_NAME === name));
+  if (!collation) {
+    throw new Error(`nestjs-jwt-devices needs a binary NO PAD collation (${NO_PAD_BINARY.join(' or ')}): MariaDB 10.2+ or MySQL 8.0.17+.`);
+  }
+  return collation;
 }
