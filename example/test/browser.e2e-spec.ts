@@ -117,8 +117,9 @@ describe.skipIf(browserMissing())('the device manager page in Chromium', () => {
   });
 
   it('signed out is no error: a first visit and a window whose device was signed out elsewhere get no 4xx and log nothing', async () => {
-    const page = await openPage();
-    const [firstVisit] = await Promise.all([page.waitForResponse(`${origin}/device-refresh-token/`), signInButton(page).waitFor()]);
+    const page = await watchedPage(await browser.newContext(), problems);
+    const [firstVisit] = await Promise.all([page.waitForResponse(`${origin}/device-refresh-token/`), page.goto(origin)]);
+    await signInButton(page).waitFor();
     expect({ status: firstVisit.status(), body: await firstVisit.json() }).toEqual({ status: 200, body: { token: null } });
     await signIn(page);
     const other = await openPage();
