@@ -38,6 +38,19 @@ export class RefreshResponse {
   permanent_token?: string;
 }
 
+/**
+ * Body of `POST /device-refresh-token/` to a browser using the cookie transport that has no usable
+ * session: no cookie, a malformed or doubled one, or a refused token (unknown, expired, revoked, or
+ * replayed after rotation). The cookie is cleared in the same answer. Signed out is a normal state for
+ * a page, so it is a 200 (which browsers do not log as an error), not a 400; header clients still get 400.
+ */
+export class SignedOutResponse {
+  token!: null;
+}
+
+/** What the refresh route answers: {@link RefreshResponse}, or {@link SignedOutResponse} to a signed-out browser. */
+export type RefreshRouteResponse = RefreshResponse | SignedOutResponse;
+
 /** One entry of `GET /devices/`. */
 export class DeviceView {
   id!: number;

@@ -6,7 +6,7 @@ export {
   type RevokedDevices,
 } from './cache/device-revocations.js';
 export { type Authenticated, type AuthenticatedDevice, type DevicePage, DevicesService, type Refreshed, type UserId } from './devices.service.js';
-export { CookieLoginResponse, DeviceLoginResponse, DeviceView, type LoginResponse, PlainLoginResponse, RefreshResponse } from './devices.responses.js';
+export { CookieLoginResponse, DeviceLoginResponse, DeviceView, type LoginResponse, PlainLoginResponse, RefreshResponse, type RefreshRouteResponse, SignedOutResponse } from './devices.responses.js';
 export { type Duration, parseDuration } from './duration.js';
 export { CookieTransport, crossSiteRefusal } from './http/cookie-transport.js';
 export { DeviceJwtStrategy, type StrategyRequest } from './http/device-jwt.strategy.js';

@@ -29,8 +29,17 @@ export const DEVICE_MODEL_HEADER = 'x-device-model';
 /** Property of the request where the guards put the authenticated device (`{ id, userId }`). */
 export const REQUEST_DEVICE_PROPERTY = 'jwtDevice';
 
-/** Property of the request where the permanent-token guard puts the refresh answer (`{ token, permanent_token? }`). */
+/**
+ * Property of the request where the permanent-token guard puts the refresh answer (`{ token, permanent_token? }`;
+ * `{ token: null }` when a browser on the module's refresh route has no usable cookie).
+ */
 export const REQUEST_REFRESH_PROPERTY = 'jwtDeviceRefresh';
+
+/**
+ * Marks the module's refresh route: there, a cookie request with no usable session is answered
+ * `{ token: null }` rather than refused. Internal: on any other route `PermanentTokenGuard` refuses it (400).
+ */
+export const SIGNED_OUT_ANSWER_METADATA = 'jwt-devices:signed-out-answer';
 
 /** Default table name of the {@link Device} entity. */
 export const DEVICE_TABLE = 'jwt_devices_device';

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addJwtDevicesToOpenApi } from '../lib/index.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
@@ -113,6 +114,34 @@ describe('OpenAPI document (with @nestjs/swagger)', () => {
     await t?.close();
     const plain = await document();
     expect(JSON.stringify(plain)).not.toContain('Permanent-Token-Transport');
+  });
+
+  it('documents the signed-out browser’s 200 {token: null} on refresh, and stays a valid OpenAPI document (with and without rotation)', async () => {
+    for (const rotation of [false, true]) {
+      await t?.close();
+      const doc = await document({ cookieName: '__Secure-jwt-devices-permanent', rotation });
+      const result = await new Validator().validate(doc as never);
+      expect(result.errors ?? [], `rotation: ${rotation}`).toEqual([]);
+      expect(result.valid).toBe(true);
+      const refresh = doc.paths['/device-refresh-token/']!.post!.responses as Record<string, { description: string; content: Record<string, { schema: unknown }>; headers: Record<string, unknown> }>;
+      expect(refresh['200']!.content['application/json']!.schema).toEqual({
+        anyOf: [{ $ref: '#/components/schemas/JwtDevicesRefreshResponse' }, { $ref: '#/components/schemas/JwtDevicesCookieRefreshResponse' }],
+      });
+      expect(refresh['200']!.description).toContain('{token: null}');
+      expect(Object.keys(refresh['200']!.headers).sort()).toEqual(['Cache-Control', 'Set-Cookie']);
+      // A refused header client's 400 sets no cookie; the browser's refusal is the 200 above.
+      expect(Object.keys(refresh['400']!.headers)).toEqual(['Cache-Control']);
+      expect(doc.components.schemas.JwtDevicesCookieRefreshResponse).toMatchObject({
+        type: 'object',
+        required: ['token'],
+        properties: { token: { type: 'string', nullable: true } },
+      });
+    }
+    // Without the cookie transport, no such schema: header clients never get a null token.
+    await t?.close();
+    const plain = await document();
+    expect(plain.components.schemas.JwtDevicesCookieRefreshResponse).toBeUndefined();
+    expect(JSON.stringify(plain.paths['/device-refresh-token/'])).not.toContain('null');
   });
 
   it('is optional: no file of the module imports @nestjs/swagger', () => {

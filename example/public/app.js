@@ -41,11 +41,17 @@ async function errorText(response) {
   return `${response.status}: ${[body.message].flat().join(' ') || response.statusText}`;
 }
 
-/** Trades the cookie for a fresh JWT. False when the cookie is missing, revoked or expired (the server then clears it). */
+/**
+ * Trades the cookie for a fresh JWT. False when this browser is signed out: no cookie, or one the server
+ * refused (revoked, expired), which it then clears. The server says so with 200 `{token: null}`, not an
+ * error status, so a signed-out page logs nothing to the console. Another failure (503) throws.
+ */
 async function renew() {
   const response = await send('POST', '/device-refresh-token/', { auth: false });
-  if (!response.ok) return false;
-  accept((await response.json()).token);
+  if (!response.ok) throw new Error(await errorText(response));
+  const { token } = await response.json();
+  if (token === null) return false;
+  accept(token);
   return true;
 }
 
@@ -147,12 +153,16 @@ byId('log-out').addEventListener('click', () =>
   }),
 );
 
-// Back to this window: show the list as it is now (devices signed in or out elsewhere), unless a rename is open.
+// Back to this window, unless a rename is open: renew first, which tells a device signed out elsewhere
+// (or a JWT that expired while the computer slept) without a refused request, then show the list as it is now.
 window.addEventListener('focus', () => {
-  if (jwt && !list.querySelector('.rename:not([hidden])')) act(async () => {});
+  if (jwt && !list.querySelector('.rename:not([hidden])')) act(async () => {
+    if (!(await renew())) signedOut('Your session on this device has ended. Please sign in again.');
+  });
 });
 
-// On load (and so on reload) the cookie, if this browser has one, signs the page in again.
+// On load (and so on reload) the cookie, if this browser has one, signs the page in again; without one
+// the server answers `{token: null}` and the page shows the sign-in form.
 act(async () => {
   if (!(await renew())) signedOut();
 });

@@ -54,13 +54,16 @@ describe.skipIf(browserMissing())('the device manager page in Chromium', () => {
     expect(problems, 'console errors and uncaught exceptions on the page').toEqual([]);
   });
 
-  /** A fresh browser profile (a device) with the page open; the page's own "am I signed in?" refresh may answer 400. */
+  /** A fresh browser profile (a device) with the page open. Any console error on it fails the test. */
   async function openPage(): Promise<Page> {
     const context = await browser.newContext();
-    const page = await watchedPage(context, problems, (message) => /status of 400/.test(message.text()) && message.location().url === `${origin}/device-refresh-token/`);
+    const page = await watchedPage(context, problems);
     await page.goto(origin);
     return page;
   }
+
+  /** The app's answers of status 400 or more, as the server saw them. */
+  const refused = () => requests.filter((entry) => entry.status >= 400);
 
   const devices = (page: Page) => page.getByRole('list', { name: 'Devices' }).getByRole('listitem');
   const thisDevice = (page: Page) => devices(page).filter({ hasText: 'This device' });
@@ -111,6 +114,29 @@ describe.skipIf(browserMissing())('the device manager page in Chromium', () => {
     expect(visible.refresh.status).toBe(200);
     expect(Object.keys(JSON.parse(visible.refresh.body))).toEqual(['token']);
     expect(visible.refresh.headers + visible.refresh.body).not.toContain(cookie.value);
+  });
+
+  it('signed out is no error: a first visit and a window whose device was signed out elsewhere get no 4xx and log nothing', async () => {
+    const page = await watchedPage(await browser.newContext(), problems);
+    const [firstVisit] = await Promise.all([page.waitForResponse(`${origin}/device-refresh-token/`), page.goto(origin)]);
+    await signInButton(page).waitFor();
+    expect({ status: firstVisit.status(), body: await firstVisit.json() }).toEqual({ status: 200, body: { token: null } });
+    await signIn(page);
+    const other = await openPage();
+    await signIn(other);
+    await other.reload();
+    await expectDeviceCount(other, 2);
+    await devices(other).filter({ hasNotText: 'This device' }).getByRole('button', { name: 'Sign out', exact: true }).click();
+    await expectDeviceCount(other, 1);
+    // Back in the first window (the event that switching windows sends): it finds out without a refused request.
+    await page.evaluate("window.dispatchEvent(new Event('focus'))");
+    await signInButton(page).waitFor();
+    expect(await page.getByRole('alert').textContent()).toMatch(/session on this device has ended/);
+    expect(await page.context().cookies()).toEqual([]);
+    // A reload, signed out, is the first visit again.
+    await page.reload();
+    await signInButton(page).waitFor();
+    expect(refused()).toEqual([]);
   });
 
   it('keeps the session across a reload (the cookie renews the JWT), on the same device', async () => {

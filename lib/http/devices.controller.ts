@@ -14,12 +14,13 @@ import {
   Query,
   Req,
   Res,
+  SetMetadata,
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
 import { type AuthenticatedDevice, DevicesService } from '../devices.service.js';
-import type { CookieLoginResponse, DeviceView, LoginResponse, RefreshResponse } from '../devices.responses.js';
-import { DEVICE_ID_HEADER, REQUEST_REFRESH_PROPERTY } from '../jwt-devices.constants.js';
+import type { CookieLoginResponse, DeviceView, LoginResponse, RefreshRouteResponse } from '../devices.responses.js';
+import { DEVICE_ID_HEADER, REQUEST_REFRESH_PROPERTY, SIGNED_OUT_ANSWER_METADATA } from '../jwt-devices.constants.js';
 import { DeviceNotFoundError, NoDevicesError } from '../jwt-devices.errors.js';
 import type { RequestHeaders } from '../sessions/device-names.js';
 import { CookieTransport } from './cookie-transport.js';
@@ -82,15 +83,19 @@ export class DevicesController {
     return { token: answer.token, device_id: answer.device_id };
   }
 
-  /** Trade the `Permanent-Token` header (or a browser's cookie) for a fresh JWT. */
+  /**
+   * Trade the `Permanent-Token` header (or a browser's cookie) for a fresh JWT. A browser with no usable
+   * cookie gets `{token: null}` (signed out) and the cookie cleared; a header client is refused with 400.
+   */
   @Post('device-refresh-token')
   @HttpCode(HttpStatus.OK)
   @Public()
   @Header('Cache-Control', 'no-store')
   @Header('Pragma', 'no-cache')
   @AllowPermanentToken()
+  @SetMetadata(SIGNED_OUT_ANSWER_METADATA, true)
   @UseGuards(PermanentTokenGuard)
-  refresh(@Req() request: { [REQUEST_REFRESH_PROPERTY]: RefreshResponse }): RefreshResponse {
+  refresh(@Req() request: { [REQUEST_REFRESH_PROPERTY]: RefreshRouteResponse }): RefreshRouteResponse {
     return request[REQUEST_REFRESH_PROPERTY];
   }
 

@@ -6,6 +6,19 @@
 /** A `$ref` to one of the module's schemas. */
 export const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
+/** The schema of the refresh answer to a cookie client: `{token}`, or `{token: null}` when signed out (OpenAPI 3.0 `nullable`). */
+export const COOKIE_REFRESH_SCHEMA = {
+  type: 'object',
+  required: ['token'],
+  properties: {
+    token: {
+      type: 'string',
+      nullable: true,
+      description: 'A short JWT; `null` when the browser has no usable session (no cookie, or a refused one), which clears the cookie.',
+    },
+  },
+};
+
 /** The components to merge into the document, for the login field names and rotation in use. */
 export function jwtDevicesComponents(loginFields: { username: string; password: string }, rotation: boolean) {
   const refresh: Record<string, unknown> = { token: { type: 'string', description: 'A short JWT.' } };

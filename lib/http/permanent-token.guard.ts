@@ -1,7 +1,7 @@
 import { BadRequestException, type ExecutionContext, HttpException, HttpStatus, Injectable } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
-import type { RefreshResponse } from '../devices.responses.js';
-import { PERMANENT_TOKEN_HEADER, PERMANENT_TOKEN_STRATEGY, REQUEST_REFRESH_PROPERTY } from '../jwt-devices.constants.js';
+import type { RefreshResponse, RefreshRouteResponse } from '../devices.responses.js';
+import { PERMANENT_TOKEN_HEADER, PERMANENT_TOKEN_STRATEGY, REQUEST_REFRESH_PROPERTY, SIGNED_OUT_ANSWER_METADATA } from '../jwt-devices.constants.js';
 import { CookieTransport } from './cookie-transport.js';
 import { authenticateDirectly } from './direct-auth.js';
 import { toHttpException } from './jwt-devices.http-errors.js';
@@ -16,7 +16,10 @@ import { PermanentTokenStrategy } from './permanent-token.strategy.js';
  *
  * With the `cookieTransport` option, a request without the header that says
  * `Permanent-Token-Transport: cookie` is refreshed from the cookie instead: the cookie is renewed (or
- * replaced, with rotation) and the answer carries the JWT only; a refused token clears the cookie.
+ * replaced, with rotation) and the answer carries the JWT only. No cookie, a malformed or doubled one,
+ * or a refused token clears the cookie; on the module's refresh route the answer is then
+ * `{ token: null }` (signed out is a normal state for a page, and browsers log every 4xx as an error),
+ * with `request.user` unset; on any other route it stays a 400. A store failure (503) keeps the cookie.
  */
 @Injectable()
 export class PermanentTokenGuard extends AuthGuard(PERMANENT_TOKEN_STRATEGY) {
@@ -28,7 +31,7 @@ export class PermanentTokenGuard extends AuthGuard(PERMANENT_TOKEN_STRATEGY) {
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = this.getRequest(context) as StrategyRequest & { [REQUEST_REFRESH_PROPERTY]?: RefreshResponse };
+    const request = this.getRequest(context) as StrategyRequest & { [REQUEST_REFRESH_PROPERTY]?: RefreshRouteResponse };
     if (request.headers?.[PERMANENT_TOKEN_HEADER] !== undefined || !this.cookies.requested(request.headers)) {
       return authenticateDirectly(this, context, (header: StrategyRequest) => this.strategy.authenticateRequest(header));
     }
@@ -38,14 +41,24 @@ export class PermanentTokenGuard extends AuthGuard(PERMANENT_TOKEN_STRATEGY) {
       if (presented === undefined) throw new BadRequestException('No permanent-token cookie was sent; sign in again.');
       await authenticateDirectly(this, context, (cookie: StrategyRequest) => this.strategy.authenticateRequest(cookie, presented));
     } catch (error) {
-      // A refused token is dead for good: drop it. A store failure (503) is not the token's fault: keep it.
-      if (error instanceof HttpException && error.getStatus() === HttpStatus.BAD_REQUEST) this.cookies.clear(response);
-      throw error;
+      // A store failure (503) is not the token's fault: keep the cookie. A refused token is dead for good: drop it.
+      if (!(error instanceof HttpException) || error.getStatus() !== HttpStatus.BAD_REQUEST) throw error;
+      this.cookies.clear(response);
+      // Theft detection has already run (a replayed rotated-out token revoked its device and emitted the event).
+      if (!this.answersSignedOut(context)) throw error;
+      request[REQUEST_REFRESH_PROPERTY] = { token: null };
+      return true;
     }
-    const answer = request[REQUEST_REFRESH_PROPERTY]!;
+    const answer = request[REQUEST_REFRESH_PROPERTY] as RefreshResponse; // the strategy's, on success
     this.cookies.set(response, answer.permanent_token ?? presented);
     request[REQUEST_REFRESH_PROPERTY] = { token: answer.token };
     return true;
+  }
+
+  /** Whether the route answers a signed-out browser `{ token: null }` (the module's refresh route) rather than 400. */
+  protected answersSignedOut(context: ExecutionContext): boolean {
+    const handler = context.getHandler?.();
+    return handler !== undefined && Reflect.getMetadata(SIGNED_OUT_ANSWER_METADATA, handler) === true;
   }
 
   /** Turns the strategy's outcome into `request.user`: a refused token is a 400, a store failure a 503. */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, type BrowserContext, chromium, type ConsoleMessage, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 
 /** Debian's `chromium` (`apt-get install chromium`; `.ci/run` installs it), or `CHROMIUM_PATH`. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -27,14 +27,14 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /**
- * A new page in `context` whose console errors and uncaught exceptions land in `problems`. Chromium logs
- * every 4xx answer to a fetch as a console error; `expected` names the answers the page asks for and
- * handles (a refresh without a valid cookie is how it learns that it is signed out).
+ * A new page in `context` whose console errors and uncaught exceptions land in `problems`. None is
+ * expected: Chromium logs every 4xx answer to a fetch as a console error, and the page asks nothing that
+ * a signed-out browser gets refused (the refresh answers it `{token: null}`).
  */
-export async function watchedPage(context: BrowserContext, problems: string[], expected: (message: ConsoleMessage) => boolean = () => false): Promise<Page> {
+export async function watchedPage(context: BrowserContext, problems: string[]): Promise<Page> {
   const page = await context.newPage();
   page.on('console', (message) => {
-    if (message.type() === 'error' && !expected(message)) problems.push(`console: ${message.text()} (${message.location().url})`);
+    if (message.type() === 'error') problems.push(`console: ${message.text()} (${message.location().url})`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   return page;
