@@ -32,6 +32,7 @@ async function call(method, path, options = {}) {
   if (response.status === 401 && (await renew())) response = await send(method, path, options);
   if (response.status === 401) return signedOut('Your session on this device has ended. Please sign in again.');
   if (!response.ok) throw new Error(await errorText(response));
+  if (options.raw) return response;
   return response.status === 204 ? null : response.json();
 }
 
@@ -92,8 +93,20 @@ function signedOut(text = '') {
   return null;
 }
 
+/** Every device of the user: the server answers a page at a time and links the next one (`Link: <…>; rel="next"`). */
+async function allDevices() {
+  const devices = [];
+  for (let path = '/devices/'; path; ) {
+    const response = await call('GET', path, { raw: true });
+    if (!response) return null;
+    devices.push(...(await response.json()));
+    path = /<(\/[^>]*)>;\s*rel="next"/.exec(response.headers.get('Link') ?? '')?.[1];
+  }
+  return devices;
+}
+
 async function showDevices() {
-  const devices = await call('GET', '/devices/');
+  const devices = await allDevices();
   if (!devices) return;
   list.replaceChildren(...devices.map(deviceItem));
   signInForm.hidden = true;

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ALICE, BOB, startApp } from '../../test/support/test-app.js';
 import { AppModule } from '../src/app.module.js';
 import { readConfig } from '../src/config.js';
+import { DevicesService } from 'nestjs-jwt-devices';
 import { browserMissing, launchChromium, type OtherSite, serveOtherSite, watchedPage } from './support/browser.js';
 
 // The few browser globals that callbacks run in the page use (this project compiles without the DOM library).
@@ -137,6 +138,17 @@ describe.skipIf(browserMissing())('the device manager page in Chromium', () => {
     await page.reload();
     await signInButton(page).waitFor();
     expect(refused()).toEqual([]);
+  });
+
+  it('lists every device of a user with more than one page of them (it follows the Link header)', async () => {
+    const page = await openPage();
+    await signIn(page);
+    const service = app.get(DevicesService);
+    for (let i = 0; i < 130; i++) await service.issue({ id: 1, username: 'alice' }, { headers: { 'x-device-model': `Phone ${i}` } });
+    await page.reload();
+    await thisDevice(page).waitFor();
+    await expect.poll(() => devices(page).count()).toBe(131);
+    await devices(page).filter({ hasText: 'Phone 129' }).waitFor();
   });
 
   it('keeps the session across a reload (the cookie renews the JWT), on the same device', async () => {
