@@ -20,9 +20,11 @@ export const REVOCATION_CLOCK_MARGIN_MS = 1;
 
 /**
  * How long `revokeAllForUser()` lasts at least after its mark, so that a login its caller starts
- * afterwards (say, for the device that changed the password) is clearly after it, beyond the margin.
+ * afterwards (say, for the device that changed the password) is clearly after it, beyond the margin and
+ * beyond the event-loop lag between the mark read's answer and the login's clock reading (a few ms on a
+ * loaded process; the wait errs on the safe side and only delays a rare operation).
  */
-export const REVOCATION_SETTLE_MS = 3;
+export const REVOCATION_SETTLE_MS = 50;
 
 /**
  * Whether a revocation `sinceRevoked` ms ago (by the store's clock, read just now) happened after `attempt`

@@ -8,6 +8,7 @@ import {
   InvalidTokenError,
   JwtDevicesError,
   LoginRevokedError,
+  StoreUnavailableError,
   PermanentTokenReusedError,
 } from '../jwt-devices.errors.js';
 import { DeviceEvents, type DeviceRevokedReason, type JwtDevicesEvent } from '../jwt-devices.events.js';
@@ -155,6 +156,20 @@ describe('SessionPolicy.open', () => {
       const fresh = await h.policy.open('alice', PHONE, T0, after);
       const bob = await h.policy.open('bob', PHONE, T0, bobs);
       expect(h.ids()).toEqual([fresh.id, bob.id]);
+    });
+
+    it('a login whose mark read or eviction read fails leaves no device behind (an orphan would outrank real devices under devicesPerUser)', async () => {
+      const h = setup({ devicesPerUser: 2 });
+      const real = await h.open('alice', T0);
+      const failure = new StoreUnavailableError('the database is away');
+      for (const method of ['sinceRevoked', 'idsOfUser'] as const) {
+        h.before[method] = () => Promise.reject(failure);
+        await expect(h.open('alice', T0)).rejects.toBe(failure);
+        delete h.before[method];
+        expect(h.ids()).toEqual([real.id]);
+      }
+      const next = await h.open('alice', T0);
+      expect(h.ids()).toEqual([real.id, next.id]); // the real device was not evicted by orphans
     });
 
     it('revokeAll() marks the user before it deletes, so a login that read no mark has its device swept', async () => {

@@ -78,18 +78,23 @@ export class SessionPolicy {
     const key = this.keys.keyOf(jwtSecret);
     this.keys.add({ id, userId, key, lastRequestMs: now, createdMs: now }, now, ticket);
     this.events.emit({ type: 'device.created', deviceId: id, userId, at: created, name: description.name });
-    if (revokedDuring(attempt, await this.store.sinceRevoked(userId))) {
-      await this.remove([{ id, userId }], { userId }, 'signed-out', now);
-      throw new LoginRevokedError();
-    }
-    const limit = this.options.devicesPerUser;
-    if (limit !== null) {
-      const byUse = await this.store.idsOfUser(userId);
-      const later = byUse.filter((other) => other >= id).sort((x, y) => y - x);
-      const evicted = [...later, ...byUse.filter((other) => other < id)].slice(limit);
-      await this.remove(evicted.map((other) => ({ id: other, userId })), { userId }, 'evicted', now);
-      // Evicted here, or already by a later login that read the devices first: either way its token is dead.
-      if (evicted.includes(id) || !byUse.includes(id)) throw new DeviceEvictedError();
+    try {
+      if (revokedDuring(attempt, await this.store.sinceRevoked(userId))) throw new LoginRevokedError();
+      const limit = this.options.devicesPerUser;
+      if (limit !== null) {
+        const byUse = await this.store.idsOfUser(userId);
+        const later = byUse.filter((other) => other >= id).sort((x, y) => y - x);
+        const evicted = [...later, ...byUse.filter((other) => other < id)].slice(limit);
+        await this.remove(evicted.map((other) => ({ id: other, userId })), { userId }, 'evicted', now);
+        // Evicted here, or already by a later login that read the devices first: either way its token is dead.
+        if (evicted.includes(id) || !byUse.includes(id)) throw new DeviceEvictedError();
+      }
+    } catch (error) {
+      // No token is handed out, so no row may stay: an orphan would count against devicesPerUser and,
+      // being the newest, outlive the user's real devices (an evicted one is gone already). Best effort:
+      // the error that got here wins.
+      if (!(error instanceof DeviceEvictedError)) await this.remove([{ id, userId }], { userId }, 'signed-out', now).catch(() => undefined);
+      throw error;
     }
     return { id, permanentToken, key };
   }
