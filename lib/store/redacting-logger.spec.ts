@@ -35,6 +35,23 @@ describe('RedactingLogger', () => {
     ]);
   });
 
+  it("replaces a device-table statement's error by its class and code: drivers quote the values in messages and fields", () => {
+    const errors: unknown[] = [];
+    const { logger } = recorder();
+    const redacting = new RedactingLogger({ ...logger, logQueryError: (error) => void errors.push(error) });
+    const mysql = Object.assign(new Error("Duplicate entry 'cafe-secret-hash' for key 'token_hash'"), {
+      code: 'ER_DUP_ENTRY',
+      sql: "INSERT INTO `jwt_devices_device` VALUES ('cafe-secret-hash', 'device-secret')",
+    });
+    redacting.logQueryError(mysql, 'INSERT INTO `jwt_devices_device` VALUES (?, ?)', ['cafe-secret-hash', 'device-secret']);
+    const other = new Error('relation "users" does not exist');
+    redacting.logQueryError(other, 'SELECT * FROM users', []);
+    expect(errors[1]).toBe(other);
+    const shown = errors[0] as Error;
+    expect(shown.message).toBe('Error (ER_DUP_ENTRY) in a statement on the device table');
+    expect(JSON.stringify({ ...shown, message: shown.message, stack: shown.stack })).not.toMatch(/secret/);
+  });
+
   it('stays in front of whatever logger the DataSource gets later (setOptions makes a new one), installed once', () => {
     const first = recorder();
     const dataSource = { logger: first.logger } as unknown as DataSource;

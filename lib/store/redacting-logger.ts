@@ -1,5 +1,6 @@
 import type { DataSource, Logger as TypeOrmLogger, QueryRunner } from 'typeorm';
 import { DEVICE_TABLE } from '../jwt-devices.constants.js';
+import { describeFailure } from '../jwt-devices.errors.js';
 
 /** What a string parameter of a statement on the module's tables is logged as. */
 export const REDACTED = '[redacted]';
@@ -22,8 +23,14 @@ export class RedactingLogger implements TypeOrmLogger {
     return this.inner.logQuery(query, redact(query, parameters), queryRunner);
   }
 
+  /**
+   * On the device table the driver's error is replaced by its class and code: its message and fields
+   * can quote the values (MySQL's "Duplicate entry '…'", mysql2's `sql` with the values formatted in,
+   * PostgreSQL's `detail`), and structured loggers serialise every field.
+   */
   logQueryError(error: string | Error, query: string, parameters?: Parameters, queryRunner?: QueryRunner): unknown {
-    return this.inner.logQueryError(error, query, redact(query, parameters), queryRunner);
+    const shown = touchesSecrets(query) ? new Error(`${describeFailure(error)} in a statement on the device table`) : error;
+    return this.inner.logQueryError(shown, query, redact(query, parameters), queryRunner);
   }
 
   logQuerySlow(time: number, query: string, parameters?: Parameters, queryRunner?: QueryRunner): unknown {
@@ -65,8 +72,12 @@ export function redactDeviceQueryLogs(dataSource: DataSource): void {
 /** Statement parameters as TypeORM hands them to loggers: positional, or named (an object). */
 type Parameters = unknown[] | Record<string, unknown>;
 
+function touchesSecrets(query: string): boolean {
+  return SECRET_TABLES.some((table) => query.includes(table));
+}
+
 function redact(query: string, parameters: Parameters | undefined): Parameters | undefined {
-  if (!parameters || !SECRET_TABLES.some((table) => query.includes(table))) return parameters;
+  if (!parameters || !touchesSecrets(query)) return parameters;
   return Array.isArray(parameters) ? parameters.map(redactValue) : Object.fromEntries(Object.entries(parameters).map(([name, value]) => [name, redactValue(value)]));
 }
 
