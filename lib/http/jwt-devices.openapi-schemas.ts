@@ -6,6 +6,16 @@
 /** A `$ref` to one of the module's schemas. */
 export const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
+/** An OpenAPI operation object, as far as these files build it. */
+export type Operation = Record<string, unknown>;
+
+/** A JSON body of `schema`. */
+export const json = (schema: unknown) => ({ 'application/json': { schema } });
+/** An error answer: Nest's usual body. */
+export const error = (description: string) => ({ description, content: json(schemaRef('JwtDevicesError')) });
+/** A header parameter. */
+export const header = (name: string, description: string, required: boolean, schema: unknown = { type: 'string' }) => ({ name, in: 'header', required, description, schema });
+
 /** The schema of the refresh answer to a cookie client: `{token}`, or `{token: null}` when signed out (OpenAPI 3.0 `nullable`). */
 export const COOKIE_REFRESH_SCHEMA = {
   type: 'object',
