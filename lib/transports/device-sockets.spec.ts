@@ -117,6 +117,32 @@ describe('DeviceSockets', () => {
     expect(client.closedWith).toEqual([4403, 'device revoked']);
   });
 
+  it('runs one sweep at a time however slow the store is (sweeps never pile up)', async () => {
+    let running = 0;
+    let most = 0;
+    let reads = 0;
+    const keys = { onRevoked: () => () => undefined };
+    const devices = {
+      deviceKey: async () => {
+        reads++;
+        most = Math.max(most, ++running);
+        await new Promise((resolve) => setTimeout(resolve, 40)); // 8 devices × 40 ms: a sweep outlasts the 250 ms interval
+        running--;
+        return {};
+      },
+    };
+    const sockets = new DeviceSockets({ deviceCacheTtl: 1_000 } as never, keys as never, devices as never, { peek: () => ({ exp: NOW / 1_000 + 300 }) } as never, { now: () => NOW } as never);
+    created.push(sockets);
+    for (let id = 1; id <= 8; id++) sockets.track(new FakeWebSocket(), device(id), 'jwt');
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(most).toBe(8); // the eight re-checks right after tracking run side by side, once
+    const settled = reads;
+    most = running;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(most).toBe(1); // sweeps: one read at a time, never two sweeps at once
+    expect(reads - settled).toBeLessThanOrEqual(1_000 / 40 + 1);
+  });
+
   it('closes a socket at its JWT exp (4401), at once when already past it', async () => {
     const { sockets } = make({ expSeconds: NOW / 1_000 });
     const late = new FakeWebSocket();

@@ -54,6 +54,9 @@ export class DeviceSockets implements OnModuleDestroy {
   private readonly byDevice = new Map<number, Set<TrackedSocket>>();
   private readonly sweepEveryMs: number;
   private sweeper: NodeJS.Timeout | undefined;
+  /** The sweep running now, and whether another was asked for meanwhile. */
+  private sweeping: Promise<void> | undefined;
+  private sweepAgain = false;
   private readonly stopListening: () => void;
 
   constructor(
@@ -106,9 +109,23 @@ export class DeviceSockets implements OnModuleDestroy {
     for (const id of revoked) for (const socket of [...(this.byDevice.get(id) ?? [])]) this.close(socket, 'device revoked');
   }
 
-  /** Closes the sockets whose device is gone, as far as this instance can tell (see the class doc). */
-  private async sweep(): Promise<void> {
-    for (const id of [...this.byDevice.keys()]) if (!(await this.check(id))) return;
+  /**
+   * Closes the sockets whose device is gone, as far as this instance can tell (see the class doc). One
+   * sweep at a time: asked again while one runs (a slow store, or Redis back after an outage), it runs
+   * once more when that one ends, so sweeps never pile up.
+   */
+  private sweep(): Promise<void> {
+    if (this.sweeping) {
+      this.sweepAgain = true;
+      return this.sweeping;
+    }
+    this.sweeping = (async () => {
+      do {
+        this.sweepAgain = false;
+        for (const id of [...this.byDevice.keys()]) if (!(await this.check(id))) break;
+      } while (this.sweepAgain);
+    })().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
   }
 
   /**
