@@ -8,7 +8,7 @@ import { authenticateDirectly } from './direct-auth.js';
 import { MissingTokenError } from '../jwt-devices.errors.js';
 import { teachAuthGuardEveryTransport } from '../transports/passport-auth-guard.js';
 import { refusalFor } from '../transports/transport-errors.js';
-import { type TransportRequest, transportRequest, unreadableRequestError } from '../transports/transport-request.js';
+import { guardedRequest, type TransportRequest } from '../transports/transport-request.js';
 import { toHttpException } from './jwt-devices.http-errors.js';
 import { JwtDevicesRoutes } from './jwt-devices.routes.js';
 import { PermittedHeadersGuard } from './permitted-headers.guard.js';
@@ -53,12 +53,11 @@ export class JwtDevicesGuard extends AuthGuard(JWT_DEVICES_STRATEGY) {
   /**
    * The request the JWT is read from and the user and device are put on: the HTTP request, the
    * GraphQL context's request, or a socket's handshake (see `transportRequest`).
-   * @throws JwtDevicesError when the transport has none (a `ws` client without `attachUpgradeRequest`).
+   * @throws JwtDevicesError when the transport has none (a `ws` client without `attachUpgradeRequest`), and
+   * on a GraphQL subscription (see `guardedRequest`).
    */
   override getRequest(context: ExecutionContext): TransportRequest {
-    const request = transportRequest(context);
-    if (request === undefined) throw unreadableRequestError(context.getType());
-    return request;
+    return guardedRequest(context);
   }
 
   /** Whether the route is public: `@Public()`, or the app's own metadata key (`publicRouteMetadata`). */

@@ -2,7 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
 import { JWT_DEVICES_STRATEGY } from '../jwt-devices.constants.js';
 import { refusalFor } from './transport-errors.js';
-import { transportRequest, unreadableRequestError } from './transport-request.js';
+import { guardedRequest } from './transport-request.js';
 
 interface AuthGuardPrototype {
   canActivate(context: ExecutionContext): Promise<boolean>;
@@ -31,11 +31,7 @@ export function teachAuthGuardEveryTransport(): void {
     getRequest: {
       configurable: true,
       writable: true,
-      value(context: ExecutionContext): unknown {
-        const request = transportRequest(context);
-        if (request === undefined) throw unreadableRequestError(context.getType());
-        return request;
-      },
+      value: guardedRequest,
     },
     getResponse: {
       configurable: true,

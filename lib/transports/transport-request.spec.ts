@@ -1,6 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { describe, expect, it } from 'vitest';
-import { attachUpgradeRequest, readableRequest, socketOf, transportRequest } from './transport-request.js';
+import { attachUpgradeRequest, guardedRequest, readableRequest, socketOf, transportRequest } from './transport-request.js';
 
 /** Just what `transportRequest` reads of an `ExecutionContext`. */
 function contextOf(type: string, args: unknown[]): ExecutionContext {
@@ -21,6 +21,17 @@ describe('transportRequest', () => {
     expect(transportRequest(contextOf('graphql', [{}, {}, {}, {}]))).toBeUndefined();
     expect(transportRequest(contextOf('graphql', [{}, {}, undefined, {}]))).toBeUndefined();
     expect(transportRequest(contextOf('rpc', [request]))).toBeUndefined();
+  });
+
+  it('guards refuse a GraphQL subscription (it would outlive revocation) and a context without a request, but read queries', () => {
+    const request = { headers: {} };
+    const info = (operation: string) => ({ operation: { operation } });
+    expect(guardedRequest(contextOf('graphql', [undefined, {}, { req: request }, info('query')]))).toBe(request);
+    expect(guardedRequest(contextOf('graphql', [undefined, {}, { req: request }, info('mutation')]))).toBe(request);
+    expect(() => guardedRequest(contextOf('graphql', [undefined, {}, { req: request }, info('subscription')]))).toThrow(/subscriptions/);
+    expect(() => guardedRequest(contextOf('graphql', [undefined, {}, {}, info('query')]))).toThrow(/keep `req`/);
+    // transportRequest itself still reads it: the global PermittedHeadersGuard checks subscriptions' headers too.
+    expect(transportRequest(contextOf('graphql', [undefined, {}, { req: request }, info('subscription')]))).toBe(request);
   });
 
   it("gives a socket.io socket one stand-in request, where auth.token wins over the Authorization header", () => {

@@ -71,6 +71,23 @@ export function transportRequest(context: ExecutionContext): TransportRequest | 
 }
 
 /**
+ * The request a guard authenticates: {@link transportRequest}, refusing what a guard cannot protect.
+ * @throws JwtDevicesError (a developer error, answered as an internal error) on a GraphQL subscription —
+ * a subscription is authenticated once and would outlive its device's revocation and its JWT, which
+ * this module does not allow — and when the transport has no readable request.
+ */
+export function guardedRequest(context: ExecutionContext): TransportRequest {
+  if (context.getType<string>() === 'graphql' && (context.getArgs<unknown[]>()[3] as { operation?: { operation?: unknown } } | undefined)?.operation?.operation === 'subscription') {
+    throw new JwtDevicesError(
+      'nestjs-jwt-devices does not guard GraphQL subscriptions: one would stay open after its device is signed out. Use a WebSocket gateway, whose sockets the module closes on revocation.',
+    );
+  }
+  const request = transportRequest(context);
+  if (request === undefined) throw unreadableRequestError(context.getType());
+  return request;
+}
+
+/**
  * Why a call has no readable request, for the developer: an app bug, not a client's, so it is thrown as
  * a plain error (logged by Nest, answered as an internal error).
  */
@@ -83,8 +100,9 @@ export function unreadableRequestError(transport: string): JwtDevicesError {
       return new JwtDevicesError(`nestjs-jwt-devices cannot see the handshake of this WebSocket: ${handshake}`);
     case 'passport':
       return new JwtDevicesError(
-        "AuthGuard('jwt-devices') was handed no request it can read. On a GraphQL resolver, use JwtDevicesGuard: passport's " +
-          `AuthGuard reads switchToHttp().getRequest(), which resolvers do not have. On a ws gateway, ${handshake}`,
+        'The jwt-devices passport strategy was handed no request it can read. On a GraphQL resolver, use JwtDevicesGuard or ' +
+          "AuthGuard('jwt-devices'); an AuthGuard([...]) chain reads switchToHttp().getRequest(), which resolvers do not have, unless " +
+          `you override its getRequest. On a ws gateway, ${handshake}`,
       );
     case 'graphql':
       return new JwtDevicesError('nestjs-jwt-devices found no request in this GraphQL context: keep `req` in your context function.');
