@@ -53,6 +53,7 @@ export {
   MissingTokenError,
   NoDevicesError,
   PermanentTokenReusedError,
+  StalePermanentTokenError,
   StoreUnavailableError,
   TokenExpiredError,
 } from './jwt-devices.errors.js';

@@ -73,6 +73,17 @@ export class InvalidPermanentTokenError extends JwtDevicesRequestError {
 }
 
 /**
+ * A permanent token that rotation replaced moments ago (within the reuse interval), more than one
+ * rotation back: a request that raced newer refreshes of the same client. Refused, but not theft, and
+ * the client's newer token stays good.
+ */
+export class StalePermanentTokenError extends InvalidPermanentTokenError {
+  constructor() {
+    super('This permanent token was replaced moments ago by a newer refresh; use the newer one.');
+  }
+}
+
+/**
  * A permanent token that rotation had already replaced was presented after the reuse interval: it may
  * have been stolen, so the device was signed out.
  */

@@ -468,6 +468,28 @@ describe('refresh from the cookie', () => {
     expect((await t.http.get('/me').set(jwt(second.body.token))).status).toBe(200);
   });
 
+  it('with rotation: a cookie two rotations old, within the reuse interval (a tab that raced newer refreshes), gets 409 and changes nothing; the newer cookie stays good', async () => {
+    const events: JwtDevicesEvent[] = [];
+    t = await createTestApp({ options: { cookieTransport: true, permanentTokenRotation: true, permanentTokenReuseInterval: '10s', onEvent: (event) => void events.push(event) } });
+    const alice = await cookieLogin(t);
+    const first = theCookie(await cookieRefresh(t, alice.cookie)).value;
+    const second = theCookie(await cookieRefresh(t, first)).value;
+    t.clock.advance(2 * SECOND);
+    events.length = 0;
+    const rows = await t.devices();
+    const raced = await cookieRefresh(t, alice.cookie);
+    expect(raced.status).toBe(409);
+    expect(raced.body.message).toMatch(/replaced moments ago/);
+    expectNoCookie(raced); // the jar holds the newer token: never cleared by a stale request
+    expect(await t.devices()).toEqual(rows);
+    expect(events).toEqual([]);
+    const next = await cookieRefresh(t, second);
+    expect(next.status).toBe(200);
+    expect(typeof next.body.token).toBe('string');
+    // A header client gets the usual 400 for the same stale token.
+    expect((await t.http.post(REFRESH).set('Permanent-Token', alice.cookie)).status).toBe(400);
+  });
+
   it('with rotation: replaying an old cookie after the reuse interval revokes the device (theft detection, its events) and answers signed out', async () => {
     const events: JwtDevicesEvent[] = [];
     t = await createTestApp({ options: { cookieTransport: true, permanentTokenRotation: true, permanentTokenReuseInterval: '10s', onEvent: (event) => void events.push(event) } });

@@ -11,6 +11,8 @@ const RENEW_AHEAD_MS = 30_000;
 let jwt = null;
 let deviceId = null;
 let renewal;
+/** The renewal in flight, shared by every caller (see `renew`). */
+let renewing = null;
 
 const byId = (id) => document.getElementById(id);
 const signInForm = byId('sign-in');
@@ -47,8 +49,15 @@ async function errorText(response) {
  * refused (revoked, expired), which it then clears. The server says so with 200 `{token: null}`, not an
  * error status, so a signed-out page logs nothing to the console. Another failure (503) throws.
  */
-async function renew() {
-  const response = await send('POST', '/device-refresh-token/', { auth: false });
+function renew() {
+  // One renewal at a time: with rotation each one replaces the cookie, and two in flight would race.
+  renewing ??= renewOnce().finally(() => (renewing = null));
+  return renewing;
+}
+async function renewOnce() {
+  let response = await send('POST', '/device-refresh-token/', { auth: false });
+  // 409: another tab's renewal replaced the cookie while this one was on its way; the browser now holds the newer one.
+  if (response.status === 409) response = await send('POST', '/device-refresh-token/', { auth: false });
   if (!response.ok) throw new Error(await errorText(response));
   const { token } = await response.json();
   if (token === null) return false;

@@ -1,7 +1,8 @@
-import { BadRequestException, type ExecutionContext, HttpException, HttpStatus, Injectable } from '@nestjs/common';
+import { BadRequestException, ConflictException, type ExecutionContext, HttpException, HttpStatus, Injectable } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
 import type { RefreshResponse, RefreshRouteResponse } from '../devices.responses.js';
 import { PERMANENT_TOKEN_HEADER, PERMANENT_TOKEN_STRATEGY, REQUEST_REFRESH_PROPERTY, SIGNED_OUT_ANSWER_METADATA } from '../jwt-devices.constants.js';
+import { StalePermanentTokenError } from '../jwt-devices.errors.js';
 import { CookieTransport } from './cookie-transport.js';
 import { authenticateDirectly } from './direct-auth.js';
 import { toHttpException } from './jwt-devices.http-errors.js';
@@ -19,7 +20,8 @@ import { PermanentTokenStrategy } from './permanent-token.strategy.js';
  * replaced, with rotation) and the answer carries the JWT only. No cookie, a malformed or doubled one,
  * or a refused token clears the cookie; on the module's refresh route the answer is then
  * `{ token: null }` (signed out is a normal state for a page, and browsers log every 4xx as an error),
- * with `request.user` unset; on any other route it stays a 400. A store failure (503) keeps the cookie.
+ * with `request.user` unset; on any other route it stays a 400. A store failure (503) keeps the cookie,
+ * and so does a token that newer refreshes of the same browser replaced moments ago (409: retry).
  */
 @Injectable()
 export class PermanentTokenGuard extends AuthGuard(PERMANENT_TOKEN_STRATEGY) {
@@ -37,10 +39,19 @@ export class PermanentTokenGuard extends AuthGuard(PERMANENT_TOKEN_STRATEGY) {
     }
     const response = context.switchToHttp().getResponse<object>();
     const presented = this.cookies.read(request.headers);
+    let stale = false;
     try {
       if (presented === undefined) throw new BadRequestException('No permanent-token cookie was sent; sign in again.');
-      await authenticateDirectly(this, context, (cookie: StrategyRequest) => this.strategy.authenticateRequest(cookie, presented));
+      await authenticateDirectly(this, context, (cookie: StrategyRequest) =>
+        this.strategy.authenticateRequest(cookie, presented).catch((error: unknown) => {
+          stale = error instanceof StalePermanentTokenError;
+          throw error;
+        }),
+      );
     } catch (error) {
+      // Another tab's refresh replaced the cookie while this one was on its way: the jar holds the newer
+      // token, so keep it, and say "retry" (the browser sends the newer one).
+      if (stale) throw new ConflictException(new StalePermanentTokenError().message);
       // A store failure (503) is not the token's fault: keep the cookie. A refused token is dead for good: drop it.
       if (!(error instanceof HttpException) || error.getStatus() !== HttpStatus.BAD_REQUEST) throw error;
       this.cookies.clear(response);

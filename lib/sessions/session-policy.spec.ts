@@ -8,6 +8,7 @@ import {
   InvalidTokenError,
   JwtDevicesError,
   LoginRevokedError,
+  StalePermanentTokenError,
   StoreUnavailableError,
   PermanentTokenReusedError,
 } from '../jwt-devices.errors.js';
@@ -486,12 +487,17 @@ describe('SessionPolicy.refresh with permanentTokenRotation', () => {
     expect(h.row(id)).toBeUndefined();
   });
 
-  it('within the interval of the last rotation, an older token gets a plain refusal and revokes nothing', async () => {
+  it('within the interval of the last rotation, an older token gets a plain refusal (StalePermanentTokenError) and revokes nothing', async () => {
     const h = rotating();
     const { id, tokens, last } = await chain(h, 2);
     const refused = h.refresh(tokens[0], last + REUSE_INTERVAL);
-    await expect(refused).rejects.toThrow(InvalidPermanentTokenError);
+    await expect(refused).rejects.toThrow(StalePermanentTokenError);
     await expect(refused).rejects.not.toThrow(PermanentTokenReusedError);
+    // A forged token of the lineage is no stale one: plainly invalid.
+    const forged = `${tokens[0]!.split('.')[0]}.${'A'.repeat(43)}`;
+    const unknown = h.refresh(forged, last + REUSE_INTERVAL);
+    await expect(unknown).rejects.toThrow(InvalidPermanentTokenError);
+    await expect(unknown).rejects.not.toThrow(StalePermanentTokenError);
     expect(h.row(id)).toBeDefined();
   });
 

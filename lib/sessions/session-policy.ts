@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import type { CachedDevice } from '../cache/device-key-cache.js';
 import { DeviceKeys } from '../cache/device-keys.js';
 import { JWT_DEVICES_OPTIONS } from '../jwt-devices.constants.js';
-import { DeviceEvictedError, InvalidPermanentTokenError, InvalidTokenError, LoginRevokedError, PermanentTokenReusedError } from '../jwt-devices.errors.js';
+import { DeviceEvictedError, InvalidPermanentTokenError, InvalidTokenError, LoginRevokedError, PermanentTokenReusedError, StalePermanentTokenError } from '../jwt-devices.errors.js';
 import { DeviceEvents, type DeviceRevokedReason } from '../jwt-devices.events.js';
 import type { ResolvedJwtDevicesOptions } from '../jwt-devices.options.js';
 import { type DeviceDeleteFilter, DeviceStore, type StoredDevice } from '../store/device-store.js';
@@ -219,14 +219,16 @@ export class SessionPolicy {
   /**
    * An unknown token that carries a device's lineage and that rotation turns into the device's current
    * token, within its count of rotations, is one the device held before: its reuse is theft, once the
-   * last rotation is older than the reuse interval (the token was retired even earlier). A forged token
-   * never reaches the current one, and revokes nothing.
+   * last rotation is older than the reuse interval (the token was retired even earlier); within it, a
+   * `StalePermanentTokenError`. A forged token never reaches the current one, and revokes nothing.
    */
   private async retired(token: string, now: number): Promise<void> {
     const lineage = lineageOf(token);
     const row = lineage === undefined ? undefined : await this.store.findByLineage(lineage);
-    if (!row || row.rotatedAt === null || now - row.rotatedAt.getTime() <= this.options.permanentTokenReuseInterval) return;
-    if (reachesByRotation(this.options.jwtSecret, token, row.permanentTokenHash, row.rotations ?? 0)) await this.theft(row, now);
+    if (!row || row.rotatedAt === null || !reachesByRotation(this.options.jwtSecret, token, row.permanentTokenHash, row.rotations ?? 0)) return;
+    // Within the interval it raced newer refreshes (two tabs, a retry): refused, and the newer token stays good.
+    if (now - row.rotatedAt.getTime() <= this.options.permanentTokenReuseInterval) throw new StalePermanentTokenError();
+    await this.theft(row, now);
   }
 
   private async theft(row: StoredDevice, now: number): Promise<never> {
