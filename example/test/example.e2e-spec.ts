@@ -243,5 +243,8 @@ describe(`example app as \`npm start\` runs it (${HTTP_ADAPTER})`, () => {
     expect(document.paths['/me']!.get!.security).toEqual([{ jwtDevices: [] }]);
     expect(Object.keys(document.paths['/me']!.get!.responses)).toEqual(expect.arrayContaining(['200', '401']));
     expect(document.paths['/auth-token/']!.post!.security).toEqual([]);
+    // The cookie transport the page uses is documented, under the cookie's real name.
+    const refresh = document.paths['/device-refresh-token/']!.post! as unknown as { parameters: { name: string; in: string }[] };
+    expect(refresh.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ in: 'cookie', name: '__Secure-jwt-devices-permanent' })]));
   });
 });
