@@ -1,7 +1,4 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEVICE_TABLE, DevicesService, JWT_DEVICES_MIGRATIONS, LoginRevokedError } from '../lib/index.js';
@@ -24,16 +21,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A fresh database that several DataSources can open one after the other (on SQLite, a file). */
+/** A fresh database that several DataSources open one after the other (on SQLite, a file), dropped after the test. */
 async function sharedDatabase(): Promise<TestDatabase> {
-  if (kind !== 'sqlite') {
-    const database = await createTestDatabase();
-    cleanups.push(() => database.drop());
-    return database;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'jwt-devices-upgrade-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return { kind, options: { type: 'better-sqlite3', database: join(dir, 'app.sqlite') }, drop: async () => undefined };
+  const database = await createTestDatabase(kind, { shared: true });
+  cleanups.push(() => database.drop());
+  return database;
 }
 
 /** Runs only the first migration (or the given ones), then `fill` on that old schema. */

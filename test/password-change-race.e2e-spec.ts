@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DevicesService, type JwtDevicesUsers, LoginRevokedError } from '../lib/index.js';
 import { createTestDatabase, currentDatabaseKind, type TestDatabase } from './support/databases.js';
@@ -20,15 +17,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** A fresh database that several DataSources open one after the other (on SQLite, a file), dropped after the test. */
 async function sharedDatabase(): Promise<TestDatabase> {
-  if (kind !== 'sqlite') {
-    const database = await createTestDatabase();
-    cleanups.push(() => database.drop());
-    return database;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'jwt-devices-race-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return { kind, options: { type: 'better-sqlite3', database: join(dir, 'app.sqlite') }, drop: async () => undefined };
+  const database = await createTestDatabase(kind, { shared: true });
+  cleanups.push(() => database.drop());
+  return database;
 }
 
 /** The app's users, whose credential check can be held open: `hold()` makes the next check wait until `release()`. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { DeviceSockets, InMemoryDeviceStore, JWT_DEVICES_CLOSE_CODES, type JwtDevicesModuleOptions } from '../lib/index.js';
+import { DeviceSockets, JWT_DEVICES_CLOSE_CODES, type JwtDevicesModuleOptions } from '../lib/index.js';
 import { createTestDatabase, currentDatabaseKind, type TestDatabase } from './support/databases.js';
 import { SECOND } from './support/fake-clock.js';
 import { gatewaySetup } from './support/gateway.js';
@@ -8,14 +8,13 @@ import { reachable } from './support/reachable.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { connect, SOCKET_KINDS, type TestSocket } from './support/sockets.js';
 import { median, within } from './support/timing.js';
-import { ALICE, createTestApp, currentHttpAdapter, login, type TestApp, type TestAppSetup } from './support/test-app.js';
+import { ALICE, createTestApp, currentHttpAdapter, login, type TestApp } from './support/test-app.js';
 
 /**
  * Issue 14, point 2, across instances: a socket open on instance B closes when its device is revoked on
  * instance A, at once over Redis, after a Redis outage as soon as it is back, and within `deviceCacheTtl`
  * (plus a quarter of it, the sweep) without it.
- * The two instances share one device table: the project's server database, or on SQLite (in memory,
- * so not shareable) one `InMemoryDeviceStore`.
+ * The two instances share one device table: the project's server database, or on SQLite a file.
  */
 const REDIS = { host: process.env.TEST_REDIS_HOST ?? '127.0.0.1', port: Number(process.env.TEST_REDIS_PORT ?? 6379) };
 const redisUp = await reachable(REDIS);
@@ -44,9 +43,8 @@ describe.each(SOCKET_KINDS)(`sockets on two instances, ${kind}, %s on ${currentH
   });
 
   async function instances(options: Partial<JwtDevicesModuleOptions>): Promise<readonly [TestApp, TestApp]> {
-    const shared: Partial<TestAppSetup> = kind === 'sqlite' ? {} : { sharedDatabase: (database = await createTestDatabase()) };
-    const store = kind === 'sqlite' ? { store: new InMemoryDeviceStore() } : {};
-    const setup = { ...gatewaySetup(socketKind), ...shared, options: { ...options, ...store } };
+    database = await createTestDatabase(kind, { shared: true });
+    const setup = { ...gatewaySetup(socketKind), sharedDatabase: database, options };
     const a = await createTestApp(setup);
     const b = await createTestApp(setup);
     apps.push(a, b);

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { DataSource, type DataSourceOptions } from 'typeorm';
@@ -38,7 +41,16 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(kind: DatabaseKind = currentDatabaseKind()): Promise<TestDatabase> {
+/**
+ * @param shared a database that several DataSources (two app instances, or a migration run and then an
+ * app) open one after the other: on SQLite a file in a temp dir, which `drop()` deletes, rather than
+ * `:memory:`, which each connection sees empty. Server databases are shared anyway.
+ */
+export async function createTestDatabase(kind: DatabaseKind = currentDatabaseKind(), { shared = false } = {}): Promise<TestDatabase> {
+  if (kind === 'sqlite' && shared) {
+    const dir = mkdtempSync(join(tmpdir(), 'jwt-devices-test-'));
+    return { kind, options: { type: 'better-sqlite3', database: join(dir, 'app.sqlite') }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
   if (kind === 'sqlite') {
     return { kind, options: { type: 'better-sqlite3', database: ':memory:' }, drop: async () => undefined };
   }
