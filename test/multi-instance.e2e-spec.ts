@@ -1,17 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, currentDatabaseKind, type TestDatabase } from './support/databases.js';
 import { SECOND } from './support/fake-clock.js';
-import { reachable } from './support/reachable.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { ALICE, createTestApp, login, type TestApp } from './support/test-app.js';
 import { within } from './support/timing.js';
+import { REDIS, redisReachable, testChannel } from './support/redis.js';
 
-const REDIS = { host: process.env.TEST_REDIS_HOST ?? '127.0.0.1', port: Number(process.env.TEST_REDIS_PORT ?? 6379) };
 const kind = currentDatabaseKind();
 
-const redisUp = await reachable(REDIS);
-if (!redisUp && process.env.CI) throw new Error(`CI=true but Redis is not reachable at ${REDIS.host}:${REDIS.port}.`);
+const redisUp = await redisReachable();
 
 // Two instances of one app must share a database: SQLite in memory cannot.
 describe.runIf(kind !== 'sqlite' && redisUp)(`two app instances sharing ${kind} and Redis (needs a network database and Redis)`, () => {
@@ -31,7 +28,7 @@ describe.runIf(kind !== 'sqlite' && redisUp)(`two app instances sharing ${kind} 
   });
 
   async function instances(redisPort: number) {
-    const redis = { url: `redis://${REDIS.host}:${redisPort}`, channel: `jwt-devices-test-${randomBytes(6).toString('hex')}` };
+    const redis = { url: `redis://${REDIS.host}:${redisPort}`, channel: testChannel() };
     const options = { redis, deviceCacheTtl: '5s' as const };
     const a = await createTestApp({ sharedDatabase: database, options });
     const b = await createTestApp({ sharedDatabase: database, options });

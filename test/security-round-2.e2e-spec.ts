@@ -6,9 +6,9 @@ import type { EntitySubscriberInterface } from 'typeorm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DevicesService } from '../lib/index.js';
 import { createTestDatabase, currentDatabaseKind, type TestDatabase } from './support/databases.js';
-import { reachable } from './support/reachable.js';
 import { ALICE, BOB, createTestApp, currentHttpAdapter, login, type TestApp } from './support/test-app.js';
 import { QueryCounter } from './support/query-counter.js';
+import { REDIS_URL, redisReachable, testChannel } from './support/redis.js';
 
 // "Security round 2": the fixes of issue items 6, 7, 8, 10, 11, 13 and 14, pinned through HTTP.
 
@@ -142,10 +142,8 @@ describe('item 8: DELETE /devices/<another user’s id>/ has no effect at all', 
   });
 });
 
-const REDIS = { host: process.env.TEST_REDIS_HOST ?? '127.0.0.1', port: Number(process.env.TEST_REDIS_PORT ?? 6379) };
 const kind = currentDatabaseKind();
-const redisUp = await reachable(REDIS);
-if (!redisUp && process.env.CI) throw new Error(`CI=true but Redis is not reachable at ${REDIS.host}:${REDIS.port}.`);
+const redisUp = await redisReachable();
 
 /** Polls until `check` is true, or throws after `deadlineMs`. */
 async function within(deadlineMs: number, check: () => Promise<boolean>): Promise<void> {
@@ -175,14 +173,14 @@ describe.runIf(kind !== 'sqlite' && redisUp)(`item 8 on two app instances sharin
   });
 
   it('alice naming bob’s device on A publishes nothing: bob’s cached JWT keeps working on B without a query', async () => {
-    const channel = `jwt-devices-test-${randomBytes(6).toString('hex')}`;
+    const channel = testChannel();
     const published: number[][] = [];
-    listener = new Redis(`redis://${REDIS.host}:${REDIS.port}`);
+    listener = new Redis(REDIS_URL);
     listener.on('message', (_channel: string, message: string) => published.push(JSON.parse(message) as number[]));
     await listener.subscribe(channel);
 
     const counterB = new QueryCounter();
-    const options = { redis: { url: `redis://${REDIS.host}:${REDIS.port}`, channel }, deviceCacheTtl: '1h' as const };
+    const options = { redis: { url: REDIS_URL, channel }, deviceCacheTtl: '1h' as const };
     const a = await createTestApp({ sharedDatabase: database, options });
     const b = await createTestApp({ sharedDatabase: database, options, typeorm: { logger: counterB, logging: true } });
     apps.push(a, b);

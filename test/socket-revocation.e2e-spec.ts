@@ -1,14 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DeviceSockets, JWT_DEVICES_CLOSE_CODES, type JwtDevicesModuleOptions } from '../lib/index.js';
 import { createTestDatabase, currentDatabaseKind, type TestDatabase } from './support/databases.js';
 import { SECOND } from './support/fake-clock.js';
 import { gatewaySetup } from './support/gateway.js';
-import { reachable } from './support/reachable.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { connect, SOCKET_KINDS, type TestSocket } from './support/sockets.js';
 import { median, within } from './support/timing.js';
 import { ALICE, createTestApp, currentHttpAdapter, login, type TestApp } from './support/test-app.js';
+import { REDIS, REDIS_URL, redisReachable, testChannel } from './support/redis.js';
 
 /**
  * Issue 14, point 2, across instances: a socket open on instance B closes when its device is revoked on
@@ -16,9 +15,7 @@ import { ALICE, createTestApp, currentHttpAdapter, login, type TestApp } from '.
  * (plus a quarter of it, the sweep) without it.
  * The two instances share one device table: the project's server database, or on SQLite a file.
  */
-const REDIS = { host: process.env.TEST_REDIS_HOST ?? '127.0.0.1', port: Number(process.env.TEST_REDIS_PORT ?? 6379) };
-const redisUp = await reachable(REDIS);
-if (!redisUp && process.env.CI) throw new Error(`CI=true but Redis is not reachable at ${REDIS.host}:${REDIS.port}.`);
+const redisUp = await redisReachable();
 const kind = currentDatabaseKind();
 
 describe.each(SOCKET_KINDS)(`sockets on two instances, ${kind}, %s on ${currentHttpAdapter()}`, (socketKind) => {
@@ -58,7 +55,7 @@ describe.each(SOCKET_KINDS)(`sockets on two instances, ${kind}, %s on ${currentH
   }
 
   it.runIf(redisUp)('over Redis: a logout on A closes the device\'s socket on B within 500 ms (4403)', async () => {
-    const redis = { url: `redis://${REDIS.host}:${REDIS.port}`, channel: `jwt-devices-test-${randomBytes(6).toString('hex')}` };
+    const redis = { url: REDIS_URL, channel: testChannel() };
     const [a, b] = await instances({ redis, deviceCacheTtl: '5s' });
     await new Promise((resolve) => setTimeout(resolve, 300)); // both subscribed
     for (let round = 0; round < 5; round++) {
@@ -76,7 +73,7 @@ describe.each(SOCKET_KINDS)(`sockets on two instances, ${kind}, %s on ${currentH
 
   it.runIf(redisUp)('after a Redis outage, B re-checks its sockets and closes those whose device went meanwhile', async () => {
     proxy = await startTcpProxy(REDIS);
-    const redis = { url: `redis://${REDIS.host}:${proxy.port}`, channel: `jwt-devices-test-${randomBytes(6).toString('hex')}` };
+    const redis = { url: `redis://${REDIS.host}:${proxy.port}`, channel: testChannel() };
     const [a, b] = await instances({ redis, deviceCacheTtl: '5s' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const gone = await login(a, ALICE);
