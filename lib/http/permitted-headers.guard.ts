@@ -18,11 +18,12 @@ export class PermittedHeadersGuard implements CanActivate {
     private readonly routes: JwtDevicesRoutes,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous on the pass path (every request of the app comes here); only a refusal awaits its transport's form. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     try {
       return PermittedHeadersGuard.check(context, this.reflector, this.routes);
     } catch (error) {
-      throw await refusalFor(context, error);
+      return refusalFor(context, error).then((refusal) => Promise.reject(refusal));
     }
   }
 
