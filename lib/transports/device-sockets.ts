@@ -42,9 +42,10 @@ interface TrackedSocket {
  * `AuthGuard('jwt-devices')`), and is forgotten when it closes.
  *
  * - Revoked on this instance: closed at once (`4403 device revoked`), from the cache's revocation path.
- * - Revoked on another instance: at once with the `redis` option; without it (or while Redis is down),
- *   a sweep every quarter of `deviceCacheTtl` re-checks each socket's device through the key cache,
- *   which re-reads it after `deviceCacheTtl`. After a Redis outage every socket is re-checked.
+ * - Revoked on another instance: at once with the `redis` option. Without it (or while Redis is down),
+ *   by a sweep every quarter of `deviceCacheTtl` that re-checks each socket's device through the key
+ *   cache, which re-reads it after `deviceCacheTtl`. The sweep runs with Redis too: it also finds
+ *   devices deleted behind the module's back. After a Redis outage every socket is re-checked.
  * - The JWT expires: closed at its `exp` (`4401 token expired`); the client refreshes and reconnects.
  */
 @Injectable()
