@@ -2,6 +2,7 @@
  * The bodies the module answers with, as classes so that OpenAPI tools and apps' own controllers can
  * use them. Field names are drf-jwt-devices', snake_case included.
  */
+import type { ListedDevice } from './store/device-store.js';
 
 /** Body of a login in device mode, exactly as drf-jwt-devices answers it. */
 export class DeviceLoginResponse {
@@ -64,6 +65,18 @@ export class DeviceView {
   last_request_datetime!: string;
   /** `true` for the device that made the request. */
   current!: boolean;
+}
+
+/** How `GET /devices/` shows a device; `currentDeviceId` marks the caller's. */
+export function deviceView(device: ListedDevice, currentDeviceId: number | null): DeviceView {
+  return {
+    id: device.id,
+    created: device.created.toISOString(),
+    name: device.name,
+    details: device.details,
+    last_request_datetime: device.lastRequestDatetime.toISOString(),
+    current: device.id === currentDeviceId,
+  };
 }
 
 /** The device (or, with `permanentTokenAuth: false`, the device-less session) a request authenticated as. */

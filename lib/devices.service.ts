@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { KeyObject } from 'node:crypto';
+import type { VerifiedToken } from './cache/device-key-cache.js';
 import { DeviceKeys } from './cache/device-keys.js';
-import type { Authenticated, AuthenticatedDevice, DeviceLoginResponse, DevicePage, DeviceView, LoginResponse, Refreshed, RefreshResponse, UserId } from './devices.responses.js';
+import { type Authenticated, type AuthenticatedDevice, type DeviceLoginResponse, type DevicePage, deviceView, type DeviceView, type LoginResponse, type Refreshed, type RefreshResponse, type UserId } from './devices.responses.js';
 import { JwtDevicesClock } from './jwt-devices.clock.js';
 import { JWT_DEVICES_OPTIONS } from './jwt-devices.constants.js';
 import { InvalidCredentialsError, InvalidTokenError, JwtDevicesError, LoginNotConfiguredError } from './jwt-devices.errors.js';
@@ -11,7 +12,7 @@ import { DeviceManagement } from './sessions/device-management.js';
 import { describeDevice, type RequestHeaders } from './sessions/device-names.js';
 import { LoginAttempt } from './sessions/login-attempt.js';
 import { SessionPolicy } from './sessions/session-policy.js';
-import { isStorableId, type ListedDevice, MAX_DEVICE_ID, parseDeviceId } from './store/device-store.js';
+import { isStorableId, MAX_DEVICE_ID, parseDeviceId } from './store/device-store.js';
 import { type DeviceJwtClaims, DeviceTokens } from './tokens/device-tokens.js';
 
 export type { Authenticated, AuthenticatedDevice, DevicePage, Refreshed, UserId } from './devices.responses.js';
@@ -79,13 +80,15 @@ export class DevicesService {
 
   /**
    * Verifies a JWT (the token of an `Authorization` header) and finds its user. A device cached on this
-   * instance costs no query; a cold one costs one read by primary key.
+   * instance costs no query; a cold one costs one read by primary key (and no HMAC for a JWT this
+   * instance verified before, while the device keeps its key).
    * @throws InvalidTokenError (or its `TokenExpiredError`) for a malformed, forged, expired or revoked
    * token, or a user that is gone.
    */
   async authenticate<TUser extends object = object>(token: string): Promise<Authenticated<TUser>> {
     const now = this.clock.now();
-    const device = this.knownToken(token, now) ?? (await this.verifyToken(token, now));
+    const known = this.keys.knownToken(token);
+    const device = this.warmDevice(known, now) ?? (await this.coldDevice(token, known, now));
     const user = await this.users.findUser(device.userId);
     if (!user) throw new InvalidTokenError('The user of this token no longer exists.');
     return { user: user as TUser, device };
@@ -111,7 +114,7 @@ export class DevicesService {
    */
   async list(userId: UserId, currentDeviceId: number | null = null, { after = null }: { after?: number | null } = {}): Promise<DevicePage> {
     const { devices, next } = await this.management.list(String(userId), after);
-    return { devices: devices.map((device) => toView(device, currentDeviceId)), next };
+    return { devices: devices.map((device) => deviceView(device, currentDeviceId)), next };
   }
 
   /**
@@ -121,7 +124,7 @@ export class DevicesService {
    */
   async rename(userId: UserId, deviceId: number, name: string, currentDeviceId: number | null = null): Promise<DeviceView | undefined> {
     const renamed = await this.management.rename(String(userId), deviceId, name);
-    return renamed && toView(renamed, currentDeviceId);
+    return renamed && deviceView(renamed, currentDeviceId);
   }
 
   /**
@@ -171,17 +174,27 @@ export class DevicesService {
   }
 
   /**
-   * The device of a JWT this instance verified before, as long as nothing about it changed: the token
-   * has not expired, and its device is still cached with the very key it was verified with (revoking
-   * or re-reading the device drops or replaces that entry). Skips decoding and the HMAC.
+   * The device of a JWT this instance verified before, unexpired, when its device is cached with the very
+   * key the JWT was verified with: no query, no HMAC. `undefined` otherwise.
    */
-  private knownToken(token: string, now: number): AuthenticatedDevice | undefined {
-    const known = this.keys.knownToken(token);
+  private warmDevice(known: VerifiedToken | undefined, now: number): AuthenticatedDevice | undefined {
     if (known === undefined || now >= known.expiresMs || now < known.notBeforeMs) return undefined;
     if (known.deviceId === null) return { id: null, userId: known.userId };
     const cached = this.keys.get(known.deviceId, now);
     if (cached === undefined || cached.key !== known.key || this.policy.isExpired(cached, now)) return undefined;
     return { id: known.deviceId, userId: known.userId };
+  }
+
+  /**
+   * The device of a JWT whose device is not cached (the cache off, or its entry stale): one read by
+   * primary key. A JWT verified before is not verified again when the row still gives the key it was
+   * verified with: keys are derived once per device secret, so the same key object means the same secret,
+   * hence the same signature check. Anything else (a device re-keyed since, a new JWT) is verified in full.
+   */
+  private async coldDevice(token: string, known: VerifiedToken | undefined, now: number): Promise<AuthenticatedDevice> {
+    if (known === undefined || known.deviceId === null || now >= known.expiresMs || now < known.notBeforeMs) return this.verifyToken(token, now);
+    const read = await this.policy.deviceForJwt(known.deviceId, now);
+    return read.key === known.key && read.userId === known.userId ? { id: known.deviceId, userId: known.userId } : this.verifyToken(token, now);
   }
 
   /** Finds the key a JWT claims, verifies it in full, and remembers it. */
@@ -232,15 +245,4 @@ export class DevicesService {
         'Pass getUserId in the users option when your user id is not user.id.',
     );
   }
-}
-
-function toView(device: ListedDevice, currentDeviceId: number | null): DeviceView {
-  return {
-    id: device.id,
-    created: device.created.toISOString(),
-    name: device.name,
-    details: device.details,
-    last_request_datetime: device.lastRequestDatetime.toISOString(),
-    current: device.id === currentDeviceId,
-  };
 }

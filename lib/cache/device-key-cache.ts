@@ -19,7 +19,10 @@ export interface VerifiedToken {
   /** The device it belongs to; `null` for a plain JWT. */
   readonly deviceId: number | null;
   readonly userId: string;
-  /** The key it was verified with: the device's cached key must still be this very object. */
+  /**
+   * The key it was verified with. Keys are derived once per device secret (see `DeviceKeys.keyOf`), so
+   * the device's key, cached or freshly read, is this very object exactly when its secret is unchanged.
+   */
   readonly key: KeyObject;
   /** `exp` and `nbf` in ms. */
   readonly expiresMs: number;
@@ -64,6 +67,12 @@ export class BoundedLru<K, V> {
 const MAX_TOMBSTONES = 10_000;
 
 /**
+ * Fewest verified JWTs (and derived keys, see `DeviceKeys`) an instance remembers, also with the device
+ * cache off: they save the HMACs, never a read, so they cannot hide a revoked device.
+ */
+export const MIN_VERIFIED_TOKENS = 10_000;
+
+/**
  * A bounded, least-recently-used map of device id → {@link CachedDevice}. A warm device costs the JWT
  * guard no query and no key derivation. Entries live at most `ttlMs` (so a device revoked on another
  * instance is refused within that bound) and are dropped at once when a device is revoked. A `Map`
@@ -74,7 +83,10 @@ const MAX_TOMBSTONES = 10_000;
  */
 export class DeviceCache {
   private readonly entries: BoundedLru<number, CachedDevice>;
-  /** JWTs verified on this instance; only as good as their device's entry (see `get`). */
+  /**
+   * JWTs verified on this instance. One is only as good as its device: the cached entry, or with the
+   * cache off (or stale) a fresh read of the row, must still hold the key it was verified with.
+   */
   readonly tokens: BoundedLru<string, VerifiedToken>;
   /** Device id → sequence number of its revocation, for reads still in flight. */
   private readonly tombstones = new Map<number, number>();
@@ -86,9 +98,8 @@ export class DeviceCache {
     maxEntries: number,
     private readonly ttlMs: number,
   ) {
-    const max = ttlMs === 0 ? 0 : maxEntries;
-    this.entries = new BoundedLru(max);
-    this.tokens = new BoundedLru(max);
+    this.entries = new BoundedLru(ttlMs === 0 ? 0 : maxEntries);
+    this.tokens = new BoundedLru(Math.max(maxEntries, MIN_VERIFIED_TOKENS));
   }
 
   /** The fresh entry of a device, or `undefined` (absent or stale). */

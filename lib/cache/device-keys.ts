@@ -5,7 +5,7 @@ import { describeFailure } from '../jwt-devices.errors.js';
 import type { ResolvedJwtDevicesOptions } from '../jwt-devices.options.js';
 import type { StoredDevice } from '../store/device-store.js';
 import { deriveDeviceKey } from '../tokens/device-secrets.js';
-import { type CachedDevice, DeviceCache, type VerifiedToken } from './device-key-cache.js';
+import { BoundedLru, type CachedDevice, DeviceCache, MIN_VERIFIED_TOKENS, type VerifiedToken } from './device-key-cache.js';
 import type { DeviceRevocations, RevokedDevices } from './device-revocations.js';
 
 /** Told of every revocation this instance learns of: its own deletions, and other instances' over Redis. */
@@ -19,6 +19,8 @@ export type RevocationListener = (revoked: RevokedDevices) => void;
 @Injectable()
 export class DeviceKeys {
   private readonly cache: DeviceCache;
+  /** Device secret → its signing key: derived once, and the same object for as long as the secret lives. */
+  private readonly derived: BoundedLru<string, KeyObject>;
   private readonly listeners = new Set<RevocationListener>();
   private readonly logger = new Logger('JwtDevicesKeys');
   /** Signs and verifies plain JWTs (`permanentTokenAuth: false`). */
@@ -30,6 +32,7 @@ export class DeviceKeys {
   ) {
     this.plainKey = createSecretKey(options.jwtSecret);
     this.cache = new DeviceCache(options.deviceCacheSize, options.deviceCacheTtl);
+    this.derived = new BoundedLru(Math.max(options.deviceCacheSize, MIN_VERIFIED_TOKENS));
     revocations.subscribe((revoked) => {
       if (revoked === 'all') this.cache.clear();
       else revoked.forEach((id) => this.cache.revoke(id));
@@ -48,9 +51,16 @@ export class DeviceKeys {
     return () => this.listeners.delete(listener);
   }
 
-  /** The signing key of a device secret. */
+  /**
+   * The signing key of a device secret, derived once: a row read again (the cache off, or its entry
+   * stale) costs no HMAC, and its key is the object its JWTs were verified with (see `VerifiedToken`).
+   * Keyed by the secret, not the device: a revoked device's row is gone, so its key is never reached;
+   * a device id reused by a new row comes with a new secret, so a new key.
+   */
   keyOf(deviceSecret: string): KeyObject {
-    return deriveDeviceKey(this.options.jwtSecret, deviceSecret);
+    let key = this.derived.get(deviceSecret);
+    if (key === undefined) this.derived.set(deviceSecret, (key = deriveDeviceKey(this.options.jwtSecret, deviceSecret)));
+    return key;
   }
 
   /** Taken before reading a device row; see {@link remember}. */
@@ -83,7 +93,7 @@ export class DeviceKeys {
     this.cache.set(device, now, ticket);
   }
 
-  /** A JWT verified on this instance before, or `undefined`. */
+  /** A JWT verified on this instance before (its device may be revoked since: check the key), or `undefined`. */
   knownToken(token: string): VerifiedToken | undefined {
     return this.cache.tokens.get(token);
   }

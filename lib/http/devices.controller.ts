@@ -16,7 +16,6 @@ import {
   Res,
   SetMetadata,
   UseGuards,
-  UseInterceptors,
 } from '@nestjs/common';
 import { type AuthenticatedDevice, DevicesService } from '../devices.service.js';
 import type { CookieLoginResponse, DeviceView, LoginResponse, RefreshRouteResponse } from '../devices.responses.js';
@@ -28,7 +27,7 @@ import { LoginDto } from './dto/login.dto.js';
 import { RenameDeviceDto } from './dto/rename-device.dto.js';
 import { AllowPermanentToken, CurrentDevice, Public } from './jwt-devices.decorators.js';
 import { JwtDevicesGuard } from './jwt-devices.guard.js';
-import { JwtDevicesErrorsInterceptor } from './jwt-devices.http-errors.js';
+import { toHttpException } from './jwt-devices.http-errors.js';
 import { JwtDevicesBodyPipe, ParseDeviceIdPipe, ParseDevicesCursorPipe } from './jwt-devices.pipes.js';
 import { JwtDevicesRoutes } from './jwt-devices.routes.js';
 import { PermanentTokenGuard } from './permanent-token.guard.js';
@@ -47,12 +46,24 @@ const RequestHeader = createParamDecorator(
 );
 
 /**
+ * Runs a handler's work and turns the module's domain errors into HTTP answers (`toHttpException`):
+ * what `JwtDevicesErrorsInterceptor` does, without an rxjs pipeline around every request. HTTP
+ * exceptions pass unchanged, so the app's exception filters see every answer.
+ */
+async function answer<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw toHttpException(error);
+  }
+}
+
+/**
  * The drf-jwt-devices HTTP API. Thin: DTOs and pipes read the request, the service does the rest, and
- * its domain errors become HTTP answers in `jwt-devices.http-errors.ts`. Paths work with and without
- * their trailing slash.
+ * its domain errors become HTTP answers in `jwt-devices.http-errors.ts` (the guards map their own; the
+ * handlers map theirs with {@link answer}). Paths work with and without their trailing slash.
  */
 @Controller()
-@UseInterceptors(JwtDevicesErrorsInterceptor)
 export class DevicesController {
   constructor(
     private readonly devices: DevicesService,
@@ -71,16 +82,18 @@ export class DevicesController {
   @UseGuards(JsonLoginGuard)
   @Header('Cache-Control', 'no-store')
   @Header('Pragma', 'no-cache')
-  async login(
+  login(
     @Req() request: { headers: RequestHeaders },
     @Body(JwtDevicesBodyPipe) credentials: LoginDto,
     @Res({ passthrough: true }) response: object,
   ): Promise<LoginResponse | CookieLoginResponse> {
-    const inCookie = this.cookies.requested(request.headers);
-    const answer = await this.devices.login(credentials, request);
-    if (!inCookie || !('permanent_token' in answer)) return answer;
-    this.cookies.set(response, answer.permanent_token);
-    return { token: answer.token, device_id: answer.device_id };
+    return answer(async () => {
+      const inCookie = this.cookies.requested(request.headers);
+      const issued = await this.devices.login(credentials, request);
+      if (!inCookie || !('permanent_token' in issued)) return issued;
+      this.cookies.set(response, issued.permanent_token);
+      return { token: issued.token, device_id: issued.device_id };
+    });
   }
 
   /**
@@ -103,13 +116,13 @@ export class DevicesController {
   @Delete('device-logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   @UseGuards(JwtDevicesGuard)
-  async logout(
+  logout(
     @CurrentDevice() caller: AuthenticatedDevice,
     @RequestHeader(DEVICE_ID_HEADER, DEVICE_ID_FROM_HEADER) deviceId: number,
     @Req() request: { headers: RequestHeaders },
     @Res({ passthrough: true }) response: object,
   ): Promise<void> {
-    await this.revoke(caller, deviceId, request, response);
+    return answer(() => this.revoke(caller, deviceId, request, response));
   }
 
   /**
@@ -118,65 +131,73 @@ export class DevicesController {
    */
   @Get('devices')
   @UseGuards(JwtDevicesGuard)
-  async list(
+  list(
     @CurrentDevice() caller: AuthenticatedDevice,
     @Query('after', DEVICES_CURSOR) after: number | null,
     @Res({ passthrough: true }) response: { header(name: string, value: string): unknown },
   ): Promise<DeviceView[]> {
-    const page = await this.devices.list(caller.userId, caller.id, { after });
-    if (page.next !== null) response.header('Link', `<${this.routes.url('devices')}?after=${page.next}>; rel="next"`);
-    return page.devices;
+    return answer(async () => {
+      const page = await this.devices.list(caller.userId, caller.id, { after });
+      if (page.next !== null) response.header('Link', `<${this.routes.url('devices')}?after=${page.next}>; rel="next"`);
+      return page.devices;
+    });
   }
 
   /** Sign out every device of the caller but the one making the request. */
   @Delete('devices/others')
   @HttpCode(HttpStatus.NO_CONTENT)
   @UseGuards(JwtDevicesGuard)
-  async removeOthers(@CurrentDevice() caller: AuthenticatedDevice, @Req() request: { headers: RequestHeaders }): Promise<void> {
-    this.cookies.requested(request.headers); // the same refusals as the other sign-outs; this device keeps its cookie
-    if (caller.id === null) throw new NoDevicesError();
-    await this.devices.revokeOthers(caller.userId, caller.id);
+  removeOthers(@CurrentDevice() caller: AuthenticatedDevice, @Req() request: { headers: RequestHeaders }): Promise<void> {
+    return answer(async () => {
+      this.cookies.requested(request.headers); // the same refusals as the other sign-outs; this device keeps its cookie
+      if (caller.id === null) throw new NoDevicesError();
+      await this.devices.revokeOthers(caller.userId, caller.id);
+    });
   }
 
   /** Sign out every device of the caller, this one included. */
   @Delete('devices')
   @HttpCode(HttpStatus.NO_CONTENT)
   @UseGuards(JwtDevicesGuard)
-  async removeAll(
+  removeAll(
     @CurrentDevice() caller: AuthenticatedDevice,
     @Req() request: { headers: RequestHeaders },
     @Res({ passthrough: true }) response: object,
   ): Promise<void> {
-    const inCookie = this.cookies.requested(request.headers);
-    if (caller.id === null) throw new NoDevicesError();
-    await this.devices.revokeAllForUser(caller.userId);
-    if (inCookie) this.cookies.clear(response);
+    return answer(async () => {
+      const inCookie = this.cookies.requested(request.headers);
+      if (caller.id === null) throw new NoDevicesError();
+      await this.devices.revokeAllForUser(caller.userId);
+      if (inCookie) this.cookies.clear(response);
+    });
   }
 
   /** Rename one of the caller's devices: `{"name": "…"}` → the device. */
   @Patch('devices/:id')
   @UseGuards(JwtDevicesGuard)
-  async rename(
+  rename(
     @CurrentDevice() caller: AuthenticatedDevice,
     @Param('id', DEVICE_ID) deviceId: number,
     @Body(JwtDevicesBodyPipe) body: RenameDeviceDto,
   ): Promise<DeviceView> {
-    const renamed = await this.devices.rename(caller.userId, deviceId, body.name, caller.id);
-    if (!renamed) throw new DeviceNotFoundError();
-    return renamed;
+    return answer(async () => {
+      const renamed = await this.devices.rename(caller.userId, deviceId, body.name, caller.id);
+      if (!renamed) throw new DeviceNotFoundError();
+      return renamed;
+    });
   }
 
   /** Log out one of the caller's devices by id. */
   @Delete('devices/:id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @UseGuards(JwtDevicesGuard)
-  async remove(
+  remove(
     @CurrentDevice() caller: AuthenticatedDevice,
     @Param('id', DEVICE_ID) deviceId: number,
     @Req() request: { headers: RequestHeaders },
     @Res({ passthrough: true }) response: object,
   ): Promise<void> {
-    await this.revoke(caller, deviceId, request, response);
+    return answer(() => this.revoke(caller, deviceId, request, response));
   }
 
   /** Logs out one of the caller's devices; a browser logging out its own device also loses its cookie. */
