@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { DeviceKeys } from '../lib/cache/device-keys.js';
+import { MIN_VERIFIED_TOKENS } from '../lib/cache/device-key-cache.js';
 import { DevicesService, type JwtDevicesEvent } from '../lib/index.js';
 import { DAY, HOUR, MINUTE } from './support/fake-clock.js';
 import { ALICE, BOB, createTestApp, login, type TestApp } from './support/test-app.js';
@@ -125,6 +127,45 @@ describe('device cache staleness bound', () => {
     const body = await login(t);
     await t.dataSource.getRepository(t.deviceEntity).delete({ id: body.device_id });
     expect((await t.http.get('/me').set(auth(body.token))).status).toBe(401);
+  });
+
+  it('with the cache off, refuses a JWT verified before at once when its row is deleted, or given a new secret', async () => {
+    t = await createTestApp({ options: { deviceCacheSize: 0 } });
+    const deleted = await login(t);
+    const rekeyed = await login(t);
+    const untouched = await login(t);
+    // Verified once, then known: the second request takes the path that skips the signature check.
+    for (const body of [deleted, rekeyed, untouched]) for (let i = 0; i < 2; i++) await t.http.get('/me').set(auth(body.token)).expect(200);
+    const repository = t.dataSource.getRepository(t.deviceEntity);
+    await repository.delete({ id: deleted.device_id });
+    await repository.update({ id: rekeyed.device_id }, { jwtSecret: 'f'.repeat(64) });
+    expect((await t.http.get('/me').set(auth(deleted.token))).status).toBe(401);
+    expect((await t.http.get('/me').set(auth(rekeyed.token))).status).toBe(401);
+    expect((await t.http.get('/me').set(auth(untouched.token))).status).toBe(200);
+  });
+
+  it('refuses a JWT whose device got a new secret once the cached entry is stale, though the JWT was verified before', async () => {
+    t = await createTestApp({ options: { deviceCacheTtl: '5s' } });
+    const body = await login(t);
+    await t.http.get('/me').set(auth(body.token)).expect(200);
+    await t.dataSource.getRepository(t.deviceEntity).update({ id: body.device_id }, { jwtSecret: 'f'.repeat(64) });
+    expect((await t.http.get('/me').set(auth(body.token))).status).toBe(200); // the cached entry, within the bound
+    t.clock.advance(5_001);
+    expect((await t.http.get('/me').set(auth(body.token))).status).toBe(401);
+  });
+
+  it('derives a device’s key once per secret, and verifies a known JWT in full again once its key has left that memo', async () => {
+    t = await createTestApp({ options: { deviceCacheSize: 0 } });
+    const body = await login(t);
+    await t.http.get('/me').set(auth(body.token)).expect(200);
+    const keys = t.app.get(DeviceKeys);
+    const secret = (await t.devices())[0]!.jwtSecret;
+    const key = keys.keyOf(secret);
+    expect(keys.keyOf(secret)).toBe(key);
+    for (let i = 0; i < MIN_VERIFIED_TOKENS; i++) keys.keyOf(`other-device-secret-${i}`);
+    expect(keys.keyOf(secret)).not.toBe(key); // evicted, then derived anew: another object, the same bytes
+    expect(keys.keyOf(secret).export().equals(key.export())).toBe(true);
+    expect((await t.http.get('/me').set(auth(body.token))).status).toBe(200);
   });
 
   it('does not let a cached entry outlive the device’s expiry', async () => {

@@ -23,6 +23,16 @@ describe('query budget (the module’s own queries; the test app’s users live 
     expect(cold[0]).toMatch(/"?id"?\s*=|`id`\s*=/);
   });
 
+  it('with the cache off, every authenticated request costs one read by primary key, also for a JWT verified before', async () => {
+    const counter = new QueryCounter();
+    t = await createTestApp({ options: { deviceCacheSize: 0 }, typeorm: { logger: counter, logging: true } });
+    const body = await login(t);
+    for (let i = 0; i < 3; i++) {
+      const queries = await counter.during(() => t.http.get('/me').set('Authorization', `JWT ${body.token}`).expect(200));
+      expect(kinds(queries)).toEqual(['SELECT']);
+    }
+  });
+
   it('a refresh costs one read, plus one conditional write only once the accuracy window has passed', async () => {
     const counter = new QueryCounter();
     t = await createTestApp({ typeorm: { logger: counter, logging: true } });
