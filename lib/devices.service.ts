@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { KeyObject } from 'node:crypto';
-import type { VerifiedToken } from './cache/device-key-cache.js';
 import { DeviceKeys } from './cache/device-keys.js';
-import { type Authenticated, type AuthenticatedDevice, type DeviceLoginResponse, type DevicePage, deviceView, type DeviceView, type LoginResponse, type Refreshed, type RefreshResponse, type UserId } from './devices.responses.js';
+import { type Authenticated, type DeviceLoginResponse, type DevicePage, deviceView, type DeviceView, type LoginResponse, type Refreshed, type RefreshResponse, type UserId } from './devices.responses.js';
 import { JwtDevicesClock } from './jwt-devices.clock.js';
 import { JWT_DEVICES_OPTIONS } from './jwt-devices.constants.js';
 import { InvalidCredentialsError, InvalidTokenError, JwtDevicesError, LoginNotConfiguredError } from './jwt-devices.errors.js';
@@ -10,10 +9,11 @@ import type { ResolvedJwtDevicesOptions } from './jwt-devices.options.js';
 import { AppUsers } from './jwt-devices.users.js';
 import { DeviceManagement } from './sessions/device-management.js';
 import { describeDevice, type RequestHeaders } from './sessions/device-names.js';
+import { JwtVerification } from './sessions/jwt-verification.js';
 import { LoginAttempt } from './sessions/login-attempt.js';
 import { SessionPolicy } from './sessions/session-policy.js';
-import { isStorableId, MAX_DEVICE_ID, parseDeviceId } from './store/device-store.js';
-import { type DeviceJwtClaims, DeviceTokens } from './tokens/device-tokens.js';
+import { isStorableId } from './store/device-store.js';
+import { DeviceTokens } from './tokens/device-tokens.js';
 
 export type { Authenticated, AuthenticatedDevice, DevicePage, Refreshed, UserId } from './devices.responses.js';
 
@@ -27,6 +27,7 @@ export class DevicesService {
   constructor(
     @Inject(JWT_DEVICES_OPTIONS) private readonly options: ResolvedJwtDevicesOptions,
     private readonly policy: SessionPolicy,
+    private readonly jwts: JwtVerification,
     private readonly management: DeviceManagement,
     private readonly tokens: DeviceTokens,
     private readonly keys: DeviceKeys,
@@ -87,8 +88,7 @@ export class DevicesService {
    */
   async authenticate<TUser extends object = object>(token: string): Promise<Authenticated<TUser>> {
     const now = this.clock.now();
-    const known = this.keys.knownToken(token);
-    const device = this.warmDevice(known, now) ?? (await this.coldDevice(token, known, now));
+    const device = this.jwts.cached(token, now) ?? (await this.jwts.verify(token, now));
     const user = await this.users.findUser(device.userId);
     if (!user) throw new InvalidTokenError('The user of this token no longer exists.');
     return { user: user as TUser, device };
@@ -171,58 +171,6 @@ export class DevicesService {
       if (error instanceof InvalidTokenError) return undefined;
       throw error;
     }
-  }
-
-  /**
-   * The device of a JWT this instance verified before, unexpired, when its device is cached with the very
-   * key the JWT was verified with: no query, no HMAC. `undefined` otherwise.
-   */
-  private warmDevice(known: VerifiedToken | undefined, now: number): AuthenticatedDevice | undefined {
-    if (known === undefined || now >= known.expiresMs || now < known.notBeforeMs) return undefined;
-    if (known.deviceId === null) return { id: null, userId: known.userId };
-    const cached = this.keys.get(known.deviceId, now);
-    if (cached === undefined || cached.key !== known.key || this.policy.isExpired(cached, now)) return undefined;
-    return { id: known.deviceId, userId: known.userId };
-  }
-
-  /**
-   * The device of a JWT whose device is not cached (the cache off, or its entry stale): one read by
-   * primary key. A JWT verified before is not verified again when the row still gives the key it was
-   * verified with: keys are derived once per device secret, so the same key object means the same secret,
-   * hence the same signature check. Anything else (a device re-keyed since, a new JWT) is verified in full.
-   */
-  private async coldDevice(token: string, known: VerifiedToken | undefined, now: number): Promise<AuthenticatedDevice> {
-    if (known === undefined || known.deviceId === null || now >= known.expiresMs || now < known.notBeforeMs) return this.verifyToken(token, now);
-    const read = await this.policy.deviceForJwt(known.deviceId, now);
-    return read.key === known.key && read.userId === known.userId ? { id: known.deviceId, userId: known.userId } : this.verifyToken(token, now);
-  }
-
-  /** Finds the key a JWT claims, verifies it in full, and remembers it. */
-  private async verifyToken(token: string, now: number): Promise<AuthenticatedDevice> {
-    const claims = this.tokens.peek(token);
-    const claimedUserId = claims?.user_id;
-    if (typeof claimedUserId !== 'string' && !Number.isSafeInteger(claimedUserId)) throw new InvalidTokenError();
-    let device: AuthenticatedDevice;
-    let key: KeyObject;
-    let verified: DeviceJwtClaims | undefined;
-    if (this.options.permanentTokenAuth) {
-      const id = parseDeviceId(claims?.device_id);
-      if (id === undefined || id > MAX_DEVICE_ID) throw new InvalidTokenError();
-      // A device read from the store is cached only after the signature checked out.
-      const cached = await this.policy.deviceForJwt(id, now, (deviceKey) => {
-        verified = this.tokens.verify(token, deviceKey, now);
-      });
-      device = { id, userId: cached.userId };
-      key = cached.key;
-    } else {
-      device = { id: null, userId: String(claimedUserId) };
-      key = this.keys.plainKey;
-    }
-    verified ??= this.tokens.verify(token, key, now);
-    if (String(verified.user_id) !== device.userId) throw new InvalidTokenError();
-    const notBeforeMs = verified.nbf === undefined ? Number.NEGATIVE_INFINITY : verified.nbf * 1_000;
-    this.keys.rememberToken(token, { deviceId: device.id, userId: device.userId, key, expiresMs: verified.exp * 1_000, notBeforeMs });
-    return device;
   }
 
   private sign(user: object, userId: UserId, deviceId: number | null, key: KeyObject, now: number): string {

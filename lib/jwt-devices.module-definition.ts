@@ -23,6 +23,7 @@ import type { JwtDevicesModuleExtras } from './jwt-devices.extras.js';
 import type { JwtDevicesModuleOptions, ResolvedJwtDevicesOptions } from './jwt-devices.options.js';
 import { resolveJwtDevicesOptions } from './jwt-devices.options-resolver.js';
 import { DeviceManagement } from './sessions/device-management.js';
+import { JwtVerification } from './sessions/jwt-verification.js';
 import { SessionPolicy } from './sessions/session-policy.js';
 import { deviceEntityFor } from './store/device.entity.js';
 import { userRevocationEntityFor } from './store/user-revocation.entity.js';
@@ -93,6 +94,7 @@ function withRegistrations(definition: DynamicModule, extras: JwtDevicesModuleEx
     AppUsers,
     DeviceTokens,
     SessionPolicy,
+    JwtVerification,
     DeviceManagement,
     ...EXPORTED,
   ];

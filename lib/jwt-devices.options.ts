@@ -81,8 +81,8 @@ export interface JwtDevicesModuleOptions {
   jwtExpiration?: Duration;
 
   /**
-   * How many devices' signing keys each app instance keeps in memory. A cached device costs an
-   * authenticated request no database query. `0` turns the cache off (one indexed read per request).
+   * How many devices each instance trusts without reading their row (no query per request). `0` turns
+   * the cache off: one indexed read per request; keys derived and JWTs verified before are still remembered.
    * @default 10000
    */
   deviceCacheSize?: number;

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceKeys } from '../lib/cache/device-keys.js';
 import { MIN_VERIFIED_TOKENS } from '../lib/cache/device-key-cache.js';
@@ -154,18 +155,39 @@ describe('device cache staleness bound', () => {
     expect((await t.http.get('/me').set(auth(body.token))).status).toBe(401);
   });
 
-  it('derives a device’s key once per secret, and verifies a known JWT in full again once its key has left that memo', async () => {
+  it('keeps a device’s derived key while its secret is unchanged, and verifies a known JWT in full again once the key was dropped', async () => {
     t = await createTestApp({ options: { deviceCacheSize: 0 } });
     const body = await login(t);
     await t.http.get('/me').set(auth(body.token)).expect(200);
     const keys = t.app.get(DeviceKeys);
-    const secret = (await t.devices())[0]!.jwtSecret;
-    const key = keys.keyOf(secret);
-    expect(keys.keyOf(secret)).toBe(key);
-    for (let i = 0; i < MIN_VERIFIED_TOKENS; i++) keys.keyOf(`other-device-secret-${i}`);
-    expect(keys.keyOf(secret)).not.toBe(key); // evicted, then derived anew: another object, the same bytes
-    expect(keys.keyOf(secret).export().equals(key.export())).toBe(true);
+    const row = (await t.devices())[0]!;
+    const key = keys.keyOf(row);
+    expect(keys.keyOf(row)).toBe(key);
+    expect(keys.keyOf({ ...row, jwtSecret: 'f'.repeat(64) })).not.toBe(key);
+    // As many other devices read since: this one's key is dropped, and derived anew (the same bytes).
+    const now = Date.now();
+    for (let i = 1; i <= MIN_VERIFIED_TOKENS; i++) {
+      keys.remember({ ...row, id: 1_000_000 + i, jwtSecret: `other-secret-${i}` }, now, keys.ticket());
+    }
+    expect(keys.keyOf(row)).not.toBe(key);
+    expect(keys.keyOf(row).export().equals(key.export())).toBe(true);
     expect((await t.http.get('/me').set(auth(body.token))).status).toBe(200);
+    expect(keys.keyOf(row)).toBe(keys.keyOf(row));
+  });
+
+  it('never keeps the key of a device that a forged JWT names (the signature is checked first)', async () => {
+    t = await createTestApp({ options: { deviceCacheSize: 0 } });
+    const alice = await login(t);
+    const bob = await login(t, BOB);
+    const signingInput = bob.token.slice(0, bob.token.lastIndexOf('.'));
+    const forged = `${signingInput}.${createHmac('sha256', 'not-the-device-key').update(signingInput).digest('base64url')}`;
+    await t.http.get('/me').set(auth(alice.token)).expect(200);
+    expect((await t.http.get('/me').set(auth(forged))).status).toBe(401);
+    const keys = t.app.get(DeviceKeys);
+    const rows = await t.devices();
+    const row = (id: number) => rows.find((device) => device.id === id)!;
+    expect(keys.keyOf(row(alice.device_id))).toBe(keys.keyOf(row(alice.device_id)));
+    expect(keys.keyOf(row(bob.device_id))).not.toBe(keys.keyOf(row(bob.device_id)));
   });
 
   it('does not let a cached entry outlive the device’s expiry', async () => {

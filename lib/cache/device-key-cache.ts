@@ -29,6 +29,12 @@ export interface VerifiedToken {
   readonly notBeforeMs: number;
 }
 
+/** A device's signing key, with the secret it was derived from (a row with another secret needs another key). */
+export interface DerivedKey {
+  readonly secret: string;
+  readonly key: KeyObject;
+}
+
 /** A `Map` that keeps at most `max` entries, dropping the least recently used. */
 export class BoundedLru<K, V> {
   private readonly entries = new Map<K, V>();
@@ -67,8 +73,8 @@ export class BoundedLru<K, V> {
 const MAX_TOMBSTONES = 10_000;
 
 /**
- * Fewest verified JWTs (and derived keys, see `DeviceKeys`) an instance remembers, also with the device
- * cache off: they save the HMACs, never a read, so they cannot hide a revoked device.
+ * Fewest verified JWTs and derived keys an instance remembers, also with the device cache off: they
+ * spare HMACs, never a read, so they cannot hide a revoked device.
  */
 export const MIN_VERIFIED_TOKENS = 10_000;
 
@@ -88,6 +94,8 @@ export class DeviceCache {
    * cache off (or stale) a fresh read of the row, must still hold the key it was verified with.
    */
   readonly tokens: BoundedLru<string, VerifiedToken>;
+  /** Device id → its derived key (see `DeviceKeys.keyOf`); dropped when the device is revoked. */
+  readonly keys: BoundedLru<number, DerivedKey>;
   /** Device id → sequence number of its revocation, for reads still in flight. */
   private readonly tombstones = new Map<number, number>();
   private sequence = 0;
@@ -100,6 +108,7 @@ export class DeviceCache {
   ) {
     this.entries = new BoundedLru(ttlMs === 0 ? 0 : maxEntries);
     this.tokens = new BoundedLru(Math.max(maxEntries, MIN_VERIFIED_TOKENS));
+    this.keys = new BoundedLru(Math.max(maxEntries, MIN_VERIFIED_TOKENS));
   }
 
   /** The fresh entry of a device, or `undefined` (absent or stale). */
@@ -131,6 +140,7 @@ export class DeviceCache {
   /** Forgets a revoked device, and keeps reads that began earlier from caching it again. */
   revoke(id: number): void {
     this.entries.delete(id);
+    this.keys.delete(id);
     this.tombstones.delete(id);
     this.tombstones.set(id, ++this.sequence);
     if (this.tombstones.size > MAX_TOMBSTONES) {
@@ -144,6 +154,7 @@ export class DeviceCache {
   clear(): void {
     this.entries.clear();
     this.tokens.clear();
+    this.keys.clear();
     this.tombstones.clear();
     this.floor = ++this.sequence;
   }

@@ -5,7 +5,7 @@ import { describeFailure } from '../jwt-devices.errors.js';
 import type { ResolvedJwtDevicesOptions } from '../jwt-devices.options.js';
 import type { StoredDevice } from '../store/device-store.js';
 import { deriveDeviceKey } from '../tokens/device-secrets.js';
-import { BoundedLru, type CachedDevice, DeviceCache, MIN_VERIFIED_TOKENS, type VerifiedToken } from './device-key-cache.js';
+import { type CachedDevice, DeviceCache, type VerifiedToken } from './device-key-cache.js';
 import type { DeviceRevocations, RevokedDevices } from './device-revocations.js';
 
 /** Told of every revocation this instance learns of: its own deletions, and other instances' over Redis. */
@@ -19,8 +19,6 @@ export type RevocationListener = (revoked: RevokedDevices) => void;
 @Injectable()
 export class DeviceKeys {
   private readonly cache: DeviceCache;
-  /** Device secret → its signing key: derived once, and the same object for as long as the secret lives. */
-  private readonly derived: BoundedLru<string, KeyObject>;
   private readonly listeners = new Set<RevocationListener>();
   private readonly logger = new Logger('JwtDevicesKeys');
   /** Signs and verifies plain JWTs (`permanentTokenAuth: false`). */
@@ -32,7 +30,6 @@ export class DeviceKeys {
   ) {
     this.plainKey = createSecretKey(options.jwtSecret);
     this.cache = new DeviceCache(options.deviceCacheSize, options.deviceCacheTtl);
-    this.derived = new BoundedLru(Math.max(options.deviceCacheSize, MIN_VERIFIED_TOKENS));
     revocations.subscribe((revoked) => {
       if (revoked === 'all') this.cache.clear();
       else revoked.forEach((id) => this.cache.revoke(id));
@@ -52,15 +49,14 @@ export class DeviceKeys {
   }
 
   /**
-   * The signing key of a device secret, derived once: a row read again (the cache off, or its entry
-   * stale) costs no HMAC, and its key is the object its JWTs were verified with (see `VerifiedToken`).
-   * Keyed by the secret, not the device: a revoked device's row is gone, so its key is never reached;
-   * a device id reused by a new row comes with a new secret, so a new key.
+   * The signing key of a device's row: the one kept for this device while its secret is unchanged, else
+   * a new derivation, kept by {@link remember} only once the read was admitted (so a forged JWT naming a
+   * real device never displaces a kept key). A row read again (the cache off, or its entry stale) thus
+   * costs no HMAC, and gives the very key object its JWTs were verified with (see `VerifiedToken.key`).
    */
-  keyOf(deviceSecret: string): KeyObject {
-    let key = this.derived.get(deviceSecret);
-    if (key === undefined) this.derived.set(deviceSecret, (key = deriveDeviceKey(this.options.jwtSecret, deviceSecret)));
-    return key;
+  keyOf(device: Pick<StoredDevice, 'id' | 'jwtSecret'>): KeyObject {
+    const kept = this.cache.keys.get(device.id);
+    return kept !== undefined && kept.secret === device.jwtSecret ? kept.key : deriveDeviceKey(this.options.jwtSecret, device.jwtSecret);
   }
 
   /** Taken before reading a device row; see {@link remember}. */
@@ -84,8 +80,10 @@ export class DeviceKeys {
       cached.lastRequestMs = Math.max(cached.lastRequestMs, lastRequestMs);
       return cached;
     }
-    const entry = { id: row.id, userId: row.userId, key: key ?? this.keyOf(row.jwtSecret), lastRequestMs, createdMs: row.created.getTime() };
-    return this.cache.set(entry, now, ticket);
+    const entry = { id: row.id, userId: row.userId, key: key ?? this.keyOf(row), lastRequestMs, createdMs: row.created.getTime() };
+    const remembered = this.cache.set(entry, now, ticket);
+    if (remembered !== undefined) this.cache.keys.set(row.id, { secret: row.jwtSecret, key: entry.key });
+    return remembered;
   }
 
   /** Caches a device this instance just created. */

@@ -75,7 +75,7 @@ export class SessionPolicy {
     const ticket = this.keys.ticket();
     const lineage = lineageOf(permanentToken) ?? null;
     const id = await this.store.insert({ userId, permanentTokenHash: hashPermanentToken(permanentToken), jwtSecret, ...description, created, lineage });
-    const key = this.keys.keyOf(jwtSecret);
+    const key = this.keys.keyOf({ id, jwtSecret });
     this.keys.add({ id, userId, key, lastRequestMs: now, createdMs: now }, now, ticket);
     this.events.emit({ type: 'device.created', deviceId: id, userId, at: created, name: description.name });
     try {
@@ -114,7 +114,7 @@ export class SessionPolicy {
     if (!row || this.isExpired({ lastRequestMs: row.lastRequestDatetime.getTime(), createdMs: row.created.getTime() }, now)) {
       throw new InvalidTokenError();
     }
-    const key = this.keys.keyOf(row.jwtSecret);
+    const key = this.keys.keyOf(row);
     admit(key);
     const remembered = this.keys.remember(row, now, ticket, key);
     if (remembered === undefined || this.isExpired(remembered, now)) throw new InvalidTokenError();
