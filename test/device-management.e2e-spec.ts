@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceKeys } from '../lib/cache/device-keys.js';
-import { MIN_VERIFIED_TOKENS } from '../lib/cache/device-key-cache.js';
+import { MIN_REMEMBERED } from '../lib/cache/device-key-cache.js';
 import { DevicesService, type JwtDevicesEvent } from '../lib/index.js';
 import { DAY, HOUR, MINUTE } from './support/fake-clock.js';
 import { ALICE, BOB, createTestApp, login, type TestApp } from './support/test-app.js';
@@ -166,7 +166,7 @@ describe('device cache staleness bound', () => {
     expect(keys.keyOf({ ...row, jwtSecret: 'f'.repeat(64) })).not.toBe(key);
     // As many other devices read since: this one's key is dropped, and derived anew (the same bytes).
     const now = Date.now();
-    for (let i = 1; i <= MIN_VERIFIED_TOKENS; i++) {
+    for (let i = 1; i <= MIN_REMEMBERED; i++) {
       keys.remember({ ...row, id: 1_000_000 + i, jwtSecret: `other-secret-${i}` }, now, keys.ticket());
     }
     expect(keys.keyOf(row)).not.toBe(key);

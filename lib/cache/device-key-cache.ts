@@ -20,8 +20,8 @@ export interface VerifiedToken {
   readonly deviceId: number | null;
   readonly userId: string;
   /**
-   * The key it was verified with. Keys are derived once per device secret (see `DeviceKeys.keyOf`), so
-   * the device's key, cached or freshly read, is this very object exactly when its secret is unchanged.
+   * The key it was verified with. Keys are kept per device and secret (see `DeviceKeys.keyOf`), so the
+   * device's key, cached or freshly read, is this very object while its secret is unchanged.
    */
   readonly key: KeyObject;
   /** `exp` and `nbf` in ms. */
@@ -73,10 +73,10 @@ export class BoundedLru<K, V> {
 const MAX_TOMBSTONES = 10_000;
 
 /**
- * Fewest verified JWTs and derived keys an instance remembers, also with the device cache off: they
- * spare HMACs, never a read, so they cannot hide a revoked device.
+ * Fewest verified JWTs, and fewest devices' derived keys, an instance remembers, also with the device
+ * cache off: they spare HMACs, never a read, so they cannot hide a revoked device.
  */
-export const MIN_VERIFIED_TOKENS = 10_000;
+export const MIN_REMEMBERED = 10_000;
 
 /**
  * A bounded, least-recently-used map of device id → {@link CachedDevice}. A warm device costs the JWT
@@ -106,9 +106,10 @@ export class DeviceCache {
     maxEntries: number,
     private readonly ttlMs: number,
   ) {
+    const remembered = Math.max(maxEntries, MIN_REMEMBERED);
     this.entries = new BoundedLru(ttlMs === 0 ? 0 : maxEntries);
-    this.tokens = new BoundedLru(Math.max(maxEntries, MIN_VERIFIED_TOKENS));
-    this.keys = new BoundedLru(Math.max(maxEntries, MIN_VERIFIED_TOKENS));
+    this.tokens = new BoundedLru(remembered);
+    this.keys = new BoundedLru(remembered);
   }
 
   /** The fresh entry of a device, or `undefined` (absent or stale). */

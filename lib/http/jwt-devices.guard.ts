@@ -20,8 +20,9 @@ teachAuthGuardEveryTransport();
  * app-wide as an `APP_GUARD`; the same guard, unchanged, protects GraphQL resolvers (Apollo, Mercurius)
  * and WebSocket gateways (`ws`, socket.io), refusing in each transport's own terms (see `refusalFor`).
  * A missing, malformed, forged, expired or revoked token gets 401 with a message that says which;
- * otherwise `request.user` is the app's user (from `users.findUser`) and `@CurrentDevice()` the device. Routes marked `@Public()` (the module's login and refresh routes are)
- * or with the app's own `publicRouteMetadata` key pass without a token.
+ * otherwise `request.user` is the app's user (from `users.findUser`) and `@CurrentDevice()` the device.
+ * Routes marked `@Public()` (the module's login and refresh routes are) or with the app's own
+ * `publicRouteMetadata` key pass without a token.
  *
  * It is `@nestjs/passport`'s `AuthGuard('jwt-devices')`, and keeps its hooks (`getRequest`,
  * `handleRequest(err, user, info, context, status)`) for subclasses; it runs this module's strategy

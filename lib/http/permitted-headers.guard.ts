@@ -8,8 +8,9 @@ import { JwtDevicesRoutes } from './jwt-devices.routes.js';
 /**
  * Refuses (400; `BAD_REQUEST` on GraphQL, an `exception` event on a gateway) any request that carries a
  * `Permanent-Token` header to a route without `@AllowPermanentToken()`, so a client that sends its
- * long-lived secret with every request is told at once, before it leaks into logs and caches. Registered as a global guard, so it runs before
- * authentication and covers the app's own routes too; turn it off with `permittedHeadersGuard: false`.
+ * long-lived secret with every request is told at once, before it leaks into logs and caches.
+ * Registered as a global guard, so it runs before authentication and covers the app's own routes too;
+ * turn it off with `permittedHeadersGuard: false`.
  */
 @Injectable()
 export class PermittedHeadersGuard implements CanActivate {

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { KeyObject } from 'node:crypto';
+import type { VerifiedToken } from '../cache/device-key-cache.js';
 import { DeviceKeys } from '../cache/device-keys.js';
 import type { AuthenticatedDevice } from '../devices.responses.js';
 import { JWT_DEVICES_OPTIONS } from '../jwt-devices.constants.js';
@@ -29,8 +30,8 @@ export class JwtVerification {
    * key the JWT was verified with: no query, no HMAC. `undefined` otherwise (then call {@link verify}).
    */
   cached(token: string, now: number): AuthenticatedDevice | undefined {
-    const known = this.keys.knownToken(token);
-    if (known === undefined || now >= known.expiresMs || now < known.notBeforeMs) return undefined;
+    const known = this.known(token, now);
+    if (known === undefined) return undefined;
     if (known.deviceId === null) return { id: null, userId: known.userId };
     const cached = this.keys.get(known.deviceId, now);
     if (cached === undefined || cached.key !== known.key || this.policy.isExpired(cached, now)) return undefined;
@@ -39,13 +40,14 @@ export class JwtVerification {
 
   /**
    * The device of a JWT that {@link cached} did not answer (its device not cached: the cache off, or its
-   * entry stale; or a JWT new here): one read by primary key. A JWT verified before is not verified again when the row gives the very key it was
-   * verified with (kept per device and secret, see `DeviceKeys.keyOf`), hence the same signature check;
-   * with any other key (a secret changed, a kept key dropped) it is verified again before the row is cached.
+   * entry stale; or a JWT new here): one read by primary key. A JWT verified before is not verified
+   * again when the row gives the very key it was verified with (kept per device and secret, see
+   * `DeviceKeys.keyOf`), hence the same signature check; with any other key (a secret changed, a kept
+   * key dropped) it is verified again before the row is cached.
    */
   async verify(token: string, now: number): Promise<AuthenticatedDevice> {
-    const known = this.keys.knownToken(token);
-    if (known === undefined || known.deviceId === null || now >= known.expiresMs || now < known.notBeforeMs) return this.verifyInFull(token, now);
+    const known = this.known(token, now);
+    if (known === undefined || known.deviceId === null) return this.verifyInFull(token, now);
     let trusted = known.key;
     const confirm = (key: KeyObject) => {
       if (key === trusted) return;
@@ -57,6 +59,12 @@ export class JwtVerification {
     if (device.userId !== known.userId) throw new InvalidTokenError();
     if (trusted !== known.key) this.keys.rememberToken(token, { ...known, key: trusted });
     return { id: known.deviceId, userId: known.userId };
+  }
+
+  /** The JWT as this instance verified it before, while its `exp` and `nbf` allow it now; else `undefined`. */
+  private known(token: string, now: number): VerifiedToken | undefined {
+    const known = this.keys.knownToken(token);
+    return known !== undefined && now < known.expiresMs && now >= known.notBeforeMs ? known : undefined;
   }
 
   /** Finds the key a JWT claims, verifies it in full, and remembers it. */
