@@ -84,24 +84,33 @@ function theCookie(response: Pick<Reply, 'headers'>): SetCookie {
   return cookies[0]!;
 }
 
+/**
+ * The attributes of a `Set-Cookie` that clears the cookie `name` at `path`: Max-Age=0 with the Path and
+ * flags it was set with (a browser ignores a clear of a `__Secure-` cookie without `Secure`).
+ */
+function expectClearing(cookie: SetCookie, name: string, path: string, sameSite: string): void {
+  expect(cookie.attributes, cookie.raw).toMatchObject({ 'max-age': '0', path, httponly: true, samesite: sameSite });
+  expect(cookie.attributes.secure === true, cookie.raw).toBe(name !== PLAIN_NAME);
+}
+
 /** A response that clears the cookie `name` at `path`: empty value, Max-Age=0, same Path and flags. */
 function expectCleared(response: Pick<Reply, 'headers'>, name = SECURE_NAME, path = REFRESH_PATH): void {
   const cookie = theCookie(response);
   expect(cookie).toMatchObject({ name, value: '' });
-  expect(cookie.attributes).toMatchObject({ 'max-age': '0', path, httponly: true });
+  expectClearing(cookie, name, path, 'Strict');
 }
 
 /**
  * The answer to a browser with no usable session: 200 `{token: null}`, not cached, and the cookie
  * cleared by exactly one `Set-Cookie` of its name: never one that gives it a value.
  */
-function expectSignedOut(response: Pick<Reply, 'status' | 'headers' | 'body'>, name = SECURE_NAME, path = REFRESH_PATH): void {
+function expectSignedOut(response: Pick<Reply, 'status' | 'headers' | 'body'>, name = SECURE_NAME, path = REFRESH_PATH, sameSite = 'Strict'): void {
   expect({ status: response.status, body: response.body }).toEqual({ status: 200, body: { token: null } });
   expect(response.headers['cache-control']).toBe('no-store');
   const ours = setCookies(response).filter((cookie) => cookie.name === name);
   expect(ours.map((cookie) => cookie.raw), 'exactly one Set-Cookie of the permanent-token cookie').toHaveLength(1);
   expect(ours[0]!.value, ours[0]!.raw).toBe('');
-  expect(ours[0]!.attributes).toMatchObject({ 'max-age': '0', path, httponly: true });
+  expectClearing(ours[0]!, name, path, sameSite);
 }
 
 function expectNoCookie(response: Pick<Reply, 'headers'>): void {
@@ -321,7 +330,7 @@ describe('login with Permanent-Token-Transport: cookie', () => {
     expect(cookie.attributes).toMatchObject({ samesite: 'Lax', secure: true, httponly: true });
     // Refresh reads the custom name, not the default one (under which this browser has no session).
     expect((await cookieRefresh(t, cookie.value, {}, 'my_app.rt-1')).status).toBe(200);
-    expectSignedOut(await cookieRefresh(t, cookie.value), 'my_app.rt-1');
+    expectSignedOut(await cookieRefresh(t, cookie.value), 'my_app.rt-1', REFRESH_PATH, 'Lax');
   });
 
   it('Max-Age is permanentTokenExpiration in seconds, capped by permanentTokenMaxAge', async () => {

@@ -9,6 +9,7 @@ import { createTestDatabase, currentDatabaseKind, type TestDatabase } from './su
 import { ALICE, BOB, createTestApp, currentHttpAdapter, login, type TestApp } from './support/test-app.js';
 import { QueryCounter } from './support/query-counter.js';
 import { REDIS_URL, redisReachable, testChannel } from './support/redis.js';
+import { within } from './support/timing.js';
 
 // "Security round 2": the fixes of issue items 6, 7, 8, 10, 11, 13 and 14, pinned through HTTP.
 
@@ -144,16 +145,6 @@ describe('item 8: DELETE /devices/<another user’s id>/ has no effect at all', 
 
 const kind = currentDatabaseKind();
 const redisUp = await redisReachable();
-
-/** Polls until `check` is true, or throws after `deadlineMs`. */
-async function within(deadlineMs: number, check: () => Promise<boolean>): Promise<void> {
-  const started = performance.now();
-  while (performance.now() - started < deadlineMs) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error(`not within ${deadlineMs} ms`);
-}
 
 // Two instances of one app must share a database: SQLite in memory cannot (as in multi-instance.e2e-spec.ts).
 describe.runIf(kind !== 'sqlite' && redisUp)(`item 8 on two app instances sharing ${kind} and Redis (needs a network database and Redis)`, () => {

@@ -95,7 +95,14 @@ describe('example app (in process)', () => {
     expect(readConfig({ DATABASE_URL: 'sqlite:/srv/app.sqlite' }).database).toEqual({ type: 'better-sqlite3', database: '/srv/app.sqlite', enableWAL: true });
     expect(readConfig({ DATABASE_URL: 'mariadb://root@db/app' }).database).toEqual({ type: 'mariadb', url: 'mysql://root@db/app', timezone: 'Z' });
     expect(readConfig({ DATABASE_URL: 'sqlite::memory:' }).database).toEqual({ type: 'better-sqlite3', database: ':memory:' });
-    // Unset: the module's defaults, and the cookie transport on (Secure) for the page at GET /.
+    // Unset: port 3000 on Express, a SQLite file under the project in WAL mode, the development secret…
+    expect(readConfig({})).toMatchObject({
+      port: 3000,
+      httpAdapter: 'express',
+      jwtSecretIsDefault: true,
+      database: { type: 'better-sqlite3', database: join(ROOT, 'example', 'data', 'example.sqlite'), enableWAL: true },
+    });
+    // …the module's defaults, and the cookie transport on (Secure) for the page at GET /.
     expect(readConfig({}).settings).toEqual({
       ...Object.fromEntries(Object.keys(config.settings).map((key) => [key, undefined])),
       cookieTransport: true,

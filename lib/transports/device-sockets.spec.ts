@@ -141,6 +141,7 @@ describe('DeviceSockets', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(most).toBe(1); // sweeps: one read at a time, never two sweeps at once
     expect(reads - settled).toBeLessThanOrEqual(1_000 / 40 + 1);
+    expect(reads - settled).toBeGreaterThanOrEqual(8); // and sweeps go on: at least one whole sweep of the eight
   });
 
   it('closes a socket at its JWT exp (4401), at once when already past it', async () => {
