@@ -61,7 +61,9 @@ export class RedisDeviceRevocations implements DeviceRevocations, OnModuleDestro
       retryStrategy: (attempt: number) => Math.min(attempt * 250, 2_000),
     };
     this.publisher = new Redis(options.url, { ...connection, enableOfflineQueue: false });
-    this.subscriber = new Redis(options.url, { ...connection, autoResubscribe: true });
+    // No autoResubscribe: onSubscriberReady subscribes on every (re)connection itself, and handles the
+    // answer; ioredis's own resubscription leaves its promise unhandled when the connection closes meanwhile.
+    this.subscriber = new Redis(options.url, { ...connection, autoResubscribe: false });
     for (const client of [this.publisher, this.subscriber]) {
       client.on('error', () => this.markDegraded());
       client.on('close', () => this.markDegraded());
