@@ -87,6 +87,21 @@ describe(`a login racing revokeAllForUser() across two instances (${kind})`, () 
     expect((await a.devices()).map(({ id }) => id)).toEqual([next.device_id]);
   });
 
+  it('the same over HTTP: DELETE /devices/ on the other instance while the check is held gives the login 409 and no device', async () => {
+    const { a, b, users } = await twoInstances();
+    const signedIn = await login(b);
+    const started = users.hold();
+    const racing = a.http.post('/auth-token/').send(ALICE).then((response) => response);
+    const release = await started;
+    expect((await b.http.delete('/devices/').set(auth(signedIn.token))).status).toBe(204);
+    release();
+    const response = await racing;
+    expect(response.status).toBe(409);
+    expect(response.body).not.toHaveProperty('token');
+    expect(await a.devices()).toEqual([]);
+    expect((await a.http.get('/me').set(auth(signedIn.token))).status).toBe(401);
+  });
+
   it('ten rounds, the held check released just before or just after the other instance revokes: no login keeps a device', async () => {
     const { a, b, users } = await twoInstances();
     let refused = 0;

@@ -139,6 +139,38 @@ describe('example app (in process)', () => {
     for (let i = 0; i < 12; i++) expect((await open.post('/auth-token/').send(alice)).status).toBe(200);
   });
 
+  it('sets the page’s cookie Secure (__Secure- name) by default, and plain with JWT_COOKIE_SECURE=false, and renews from it', async () => {
+    const marker = { 'Permanent-Token-Transport': 'cookie' };
+    for (const [env, name, secure] of [
+      [{}, '__Secure-jwt-devices-permanent', true],
+      [{ JWT_COOKIE_SECURE: 'false' }, 'jwt-devices-permanent', false],
+    ] as const) {
+      app = await startInProcess(env);
+      const http = request(app.getHttpServer());
+      const login = await http.post('/auth-token/').set(marker).send({ username: 'alice', password: 'alice-password' });
+      expect(login.status).toBe(200);
+      expect(login.body).not.toHaveProperty('permanent_token');
+      const [cookie, ...more] = login.headers['set-cookie'] as unknown as string[];
+      expect(more).toEqual([]);
+      const [pair, ...attributes] = cookie!.split('; ');
+      const value = pair!.slice(pair!.indexOf('=') + 1);
+      expect(pair!.slice(0, pair!.indexOf('='))).toBe(name);
+      expect(value).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+      expect(attributes).toEqual(expect.arrayContaining(['Path=/device-refresh-token', 'HttpOnly', 'SameSite=Strict']));
+      expect(attributes.includes('Secure'), cookie).toBe(secure);
+
+      const renewed = await http.post('/device-refresh-token/').set(marker).set('Cookie', `${name}=${value}`);
+      expect(renewed.status).toBe(200);
+      expect((await http.get('/me').set('Authorization', `Bearer ${renewed.body.token}`)).body).toMatchObject({ username: 'alice', device_id: login.body.device_id });
+      // The other setting's cookie name is not this app's cookie: the page is signed out, nothing is read.
+      const other = name.startsWith('__Secure-') ? 'jwt-devices-permanent' : '__Secure-jwt-devices-permanent';
+      const foreign = await http.post('/device-refresh-token/').set(marker).set('Cookie', `${other}=${value}`);
+      expect(foreign.status).toBe(200);
+      expect(foreign.body).toEqual({ token: null });
+      await app.close();
+      app = undefined;
+    }
+  });
   it('refuses to start in production without JWT_SECRET, naming it; elsewhere it warns and uses a development secret', () => {
     expect(() => readConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required when NODE_ENV=production/);
     expect(readConfig({ NODE_ENV: 'production', JWT_SECRET: 'a-secret-from-the-environment-of-32-chars' }).jwtSecretIsDefault).toBe(false);
