@@ -30,7 +30,7 @@ export interface VerifiedToken {
 }
 
 /** A device's signing key, with the secret it was derived from (a row with another secret needs another key). */
-export interface DerivedKey {
+interface DerivedKey {
   readonly secret: string;
   readonly key: KeyObject;
 }
@@ -93,9 +93,9 @@ export class DeviceCache {
    * JWTs verified on this instance. One is only as good as its device: the cached entry, or with the
    * cache off (or stale) a fresh read of the row, must still hold the key it was verified with.
    */
-  readonly tokens: BoundedLru<string, VerifiedToken>;
+  private readonly tokens: BoundedLru<string, VerifiedToken>;
   /** Device id → its derived key (see `DeviceKeys.keyOf`); dropped when the device is revoked. */
-  readonly keys: BoundedLru<number, DerivedKey>;
+  private readonly keys: BoundedLru<number, DerivedKey>;
   /** Device id → sequence number of its revocation, for reads still in flight. */
   private readonly tombstones = new Map<number, number>();
   private sequence = 0;
@@ -136,6 +136,27 @@ export class DeviceCache {
     const entry: CachedDevice = { ...device, staleAt: now + this.ttlMs };
     if (ticket >= this.floor) this.entries.set(device.id, entry);
     return entry;
+  }
+
+  /** The key kept for a device while its secret is `secret`, or `undefined`. */
+  keptKey(id: number, secret: string): KeyObject | undefined {
+    const kept = this.keys.get(id);
+    return kept !== undefined && kept.secret === secret ? kept.key : undefined;
+  }
+
+  /** Keeps a device's key, derived from `secret`, until the device is revoked or other keys push it out. */
+  keepKey(id: number, secret: string, key: KeyObject): void {
+    this.keys.set(id, { secret, key });
+  }
+
+  /** A JWT verified on this instance before, or `undefined`. */
+  knownToken(token: string): VerifiedToken | undefined {
+    return this.tokens.get(token);
+  }
+
+  /** Remembers a verified JWT, tied to the key it was verified with. */
+  rememberToken(token: string, verified: VerifiedToken): void {
+    this.tokens.set(token, verified);
   }
 
   /** Forgets a revoked device, and keeps reads that began earlier from caching it again. */

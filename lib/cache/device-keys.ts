@@ -55,8 +55,7 @@ export class DeviceKeys {
    * costs no HMAC, and gives the very key object its JWTs were verified with (see `VerifiedToken.key`).
    */
   keyOf(device: Pick<StoredDevice, 'id' | 'jwtSecret'>): KeyObject {
-    const kept = this.cache.keys.get(device.id);
-    return kept !== undefined && kept.secret === device.jwtSecret ? kept.key : deriveDeviceKey(this.options.jwtSecret, device.jwtSecret);
+    return this.cache.keptKey(device.id, device.jwtSecret) ?? deriveDeviceKey(this.options.jwtSecret, device.jwtSecret);
   }
 
   /** Taken before reading a device row; see {@link remember}. */
@@ -82,7 +81,7 @@ export class DeviceKeys {
     }
     const entry = { id: row.id, userId: row.userId, key: key ?? this.keyOf(row), lastRequestMs, createdMs: row.created.getTime() };
     const remembered = this.cache.set(entry, now, ticket);
-    if (remembered !== undefined) this.cache.keys.set(row.id, { secret: row.jwtSecret, key: entry.key });
+    if (remembered !== undefined) this.cache.keepKey(row.id, row.jwtSecret, entry.key);
     return remembered;
   }
 
@@ -93,12 +92,12 @@ export class DeviceKeys {
 
   /** A JWT verified on this instance before (its device may be revoked since: check the key), or `undefined`. */
   knownToken(token: string): VerifiedToken | undefined {
-    return this.cache.tokens.get(token);
+    return this.cache.knownToken(token);
   }
 
   /** Remembers a verified JWT, tied to the key it was verified with. */
   rememberToken(token: string, verified: VerifiedToken): void {
-    this.cache.tokens.set(token, verified);
+    this.cache.rememberToken(token, verified);
   }
 
   /**
