@@ -88,7 +88,7 @@ export class DevicesService {
    */
   async authenticate<TUser extends object = object>(token: string): Promise<Authenticated<TUser>> {
     const now = this.clock.now();
-    const device = this.jwts.cached(token, now) ?? (await this.jwts.verify(token, now));
+    const device = await this.jwts.authenticate(token, now);
     const user = await this.users.findUser(device.userId);
     if (!user) throw new InvalidTokenError('The user of this token no longer exists.');
     return { user: user as TUser, device };

@@ -26,28 +26,19 @@ export class JwtVerification {
   ) {}
 
   /**
-   * The device of a JWT this instance verified before, unexpired, when its device is cached with the very
-   * key the JWT was verified with: no query, no HMAC. `undefined` otherwise (then call {@link verify}).
+   * The device a JWT belongs to. A JWT this instance verified before, unexpired, whose device is cached
+   * with the very key it was verified with costs no query and no HMAC. Otherwise (its device not cached:
+   * the cache off, or its entry stale; or a JWT new here) one read by primary key: a JWT verified before
+   * is not verified again when the row gives the very key it was verified with (kept per device and
+   * secret, see `DeviceKeys.keyOf`), hence the same signature check; with any other key (a secret
+   * changed, a kept key dropped) it is verified again before the row is cached.
    */
-  cached(token: string, now: number): AuthenticatedDevice | undefined {
+  async authenticate(token: string, now: number): Promise<AuthenticatedDevice> {
     const known = this.known(token, now);
-    if (known === undefined) return undefined;
+    if (known === undefined) return this.verifyInFull(token, now);
     if (known.deviceId === null) return { id: null, userId: known.userId };
     const cached = this.keys.get(known.deviceId, now);
-    if (cached === undefined || cached.key !== known.key || this.policy.isExpired(cached, now)) return undefined;
-    return { id: known.deviceId, userId: known.userId };
-  }
-
-  /**
-   * The device of a JWT that {@link cached} did not answer (its device not cached: the cache off, or its
-   * entry stale; or a JWT new here): one read by primary key. A JWT verified before is not verified
-   * again when the row gives the very key it was verified with (kept per device and secret, see
-   * `DeviceKeys.keyOf`), hence the same signature check; with any other key (a secret changed, a kept
-   * key dropped) it is verified again before the row is cached.
-   */
-  async verify(token: string, now: number): Promise<AuthenticatedDevice> {
-    const known = this.known(token, now);
-    if (known === undefined || known.deviceId === null) return this.verifyInFull(token, now);
+    if (cached !== undefined && cached.key === known.key && !this.policy.isExpired(cached, now)) return { id: known.deviceId, userId: known.userId };
     let trusted = known.key;
     const confirm = (key: KeyObject) => {
       if (key === trusted) return;
@@ -55,7 +46,7 @@ export class JwtVerification {
       trusted = key;
     };
     const device = await this.policy.deviceForJwt(known.deviceId, now, confirm);
-    confirm(device.key);
+    confirm(device.key); // a cached entry (with another key) comes back without passing through `confirm`
     if (device.userId !== known.userId) throw new InvalidTokenError();
     if (trusted !== known.key) this.keys.rememberToken(token, { ...known, key: trusted });
     return { id: known.deviceId, userId: known.userId };
