@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DeviceKeys } from '../lib/cache/device-keys.js';
 import { MIN_REMEMBERED } from '../lib/cache/device-key-cache.js';
+import { DeviceTokens } from '../lib/tokens/device-tokens.js';
 import { DevicesService, type JwtDevicesEvent } from '../lib/index.js';
 import { DAY, HOUR, MINUTE } from './support/fake-clock.js';
 import { ALICE, BOB, createTestApp, login, type TestApp } from './support/test-app.js';
@@ -159,6 +160,9 @@ describe('device cache staleness bound', () => {
     t = await createTestApp({ options: { deviceCacheSize: 0 } });
     const body = await login(t);
     await t.http.get('/me').set(auth(body.token)).expect(200);
+    const verifications = vi.spyOn(t.app.get(DeviceTokens), 'verify');
+    await t.http.get('/me').set(auth(body.token)).expect(200);
+    expect(verifications).not.toHaveBeenCalled(); // the row gave the kept key: no signature check
     const keys = t.app.get(DeviceKeys);
     const row = (await t.devices())[0]!;
     const key = keys.keyOf(row);
@@ -172,7 +176,10 @@ describe('device cache staleness bound', () => {
     expect(keys.keyOf(row)).not.toBe(key);
     expect(keys.keyOf(row).export().equals(key.export())).toBe(true);
     expect((await t.http.get('/me').set(auth(body.token))).status).toBe(200);
+    expect(verifications).toHaveBeenCalledTimes(1); // another key object: the known JWT is verified again
     expect(keys.keyOf(row)).toBe(keys.keyOf(row));
+    await t.http.get('/me').set(auth(body.token)).expect(200);
+    expect(verifications).toHaveBeenCalledTimes(1); // and trusted with that key from then on
   });
 
   it('never keeps the key of a device that a forged JWT names (the signature is checked first)', async () => {
