@@ -18,7 +18,7 @@ import Database from 'better-sqlite3';
 import { median } from './load.js';
 
 // Seven short rounds rather than three long ones: on a shared VM single rounds of refresh ÷ /health
-// were seen anywhere from 0.33× to 0.65×, and a median of seven moves far less than one of three.
+// were seen anywhere from 0.35× to 0.92×, and a median of seven moves far less than one of three.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONNECTIONS = 32;
