@@ -21,6 +21,7 @@ import {
   REQUEST_REFRESH_PROPERTY,
   StoreUnavailableError,
 } from '../lib/index.js';
+import { type SetCookie, setCookies, theCookie } from './support/cookies.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { FakeClock, HOUR, SECOND } from './support/fake-clock.js';
 import { ALICE, BOB, createTestApp, currentHttpAdapter, fastifyAdapter, login, TEST_JWT_SECRET, type TestApp } from './support/test-app.js';
@@ -51,38 +52,6 @@ const REFRESH_PATH = '/device-refresh-token';
 const WEEK_SECONDS = 7 * 24 * 3600;
 
 type Reply = { status: number; headers: IncomingHttpHeaders | Record<string, unknown>; body: Record<string, unknown> };
-
-interface SetCookie {
-  name: string;
-  value: string;
-  /** Attribute names lowercased → value (`true` for flags). */
-  attributes: Record<string, string | true>;
-  raw: string;
-}
-
-/** The `Set-Cookie` lines of a response, parsed. */
-function setCookies(response: Pick<Reply, 'headers'>): SetCookie[] {
-  const header = response.headers['set-cookie'] as string | string[] | undefined;
-  const lines = header === undefined ? [] : Array.isArray(header) ? header : [header];
-  return lines.map((raw) => {
-    const [pair, ...rest] = raw.split(';').map((part) => part.trim());
-    const eq = pair!.indexOf('=');
-    const attributes: Record<string, string | true> = {};
-    for (const attribute of rest) {
-      const at = attribute.indexOf('=');
-      if (at === -1) attributes[attribute.toLowerCase()] = true;
-      else attributes[attribute.slice(0, at).toLowerCase()] = attribute.slice(at + 1);
-    }
-    return { name: pair!.slice(0, eq), value: pair!.slice(eq + 1), attributes, raw };
-  });
-}
-
-/** The one cookie a response sets; fails when it sets none or several. */
-function theCookie(response: Pick<Reply, 'headers'>): SetCookie {
-  const cookies = setCookies(response);
-  expect(cookies, 'exactly one Set-Cookie').toHaveLength(1);
-  return cookies[0]!;
-}
 
 /**
  * The attributes of a `Set-Cookie` that clears the cookie `name` at `path`: Max-Age=0 with the Path and
